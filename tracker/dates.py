@@ -1,0 +1,52 @@
+"""Dates: everything stored as ISO 8601 in UTC (`YYYY-MM-DDTHH:MM:SSZ`). The one home of dateutil."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from dateutil import parser as date_parser
+
+
+class BadDate(ValueError):
+    """A value that is not a date; the caller names the field."""
+
+
+def to_utc_iso(value: object) -> str | None:
+    """A datetime, date or date string as UTC ISO; naive times are taken as UTC. None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return _format(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return _parse_string(value.strip())
+    raise BadDate(f"expected a date, got {type(value).__name__} {value!r}")
+
+
+def _parse_string(text: str) -> str:
+    try:
+        parsed = date_parser.isoparse(text)
+    except ValueError:
+        try:
+            parsed = date_parser.parse(text)
+        except (ValueError, OverflowError) as exc:
+            raise BadDate(f"not a date: {text!r}") from exc
+    return _format(parsed)
+
+
+def _format(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """A stored ISO string back to an aware datetime (None or garbage gives None)."""
+    if not value:
+        return None
+    try:
+        parsed = date_parser.isoparse(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

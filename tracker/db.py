@@ -1,0 +1,369 @@
+"""Storage: the one module that imports sqlite-utils. Schema declared as data, applied idempotently.
+
+Every table, index, full-text index and view lives in the declarations below; `ensure_schema(db)`
+creates what is missing and adds missing columns, so it is safe to call on every open. The database
+runs in WAL mode so that Datasette can read while a crawl writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import sqlite_utils
+from sqlite_utils.db import NotFoundError
+
+from tracker.errors import TrackerError
+from tracker.urls import Alias
+
+logger = logging.getLogger(__name__)
+
+Database = sqlite_utils.Database
+
+# --- Schema, as data -------------------------------------------------------------------------------
+
+TABLES: dict[str, dict[str, Any]] = {
+    "clusters": {
+        "columns": {"id": int, "headline": str, "first_seen": str, "last_seen": str,
+                    "n_articles": int, "n_publishers": int, "publishers": str, "created_at": str,
+                    "updated_at": str, "merged_into": int},
+        "pk": "id",
+    },
+    "articles": {
+        "columns": {
+            "id": int, "url": str, "title": str, "excerpt": str, "text": str, "author": str,
+            "published": str, "published_source": str, "updated": str, "updated_source": str,
+            "publisher": str, "publisher_domain": str, "language": str, "image": str,
+            "topics": str, "external_id": str, "meta_source": str, "status": str,
+            "fetch_count": int, "fail_count": int, "last_fetch_at": str, "last_success_at": str,
+            "next_fetch_at": str, "last_error": str, "etag": str, "last_modified": str,
+            "content_hash": str, "version": int, "cluster_id": int, "duplicate_of": int,
+            "duplicate_similarity": float, "first_seen": str, "updated_at": str,
+        },
+        "pk": "id",
+        "not_null": ["url", "status", "first_seen"],
+        "defaults": {"status": "new", "fetch_count": 0, "fail_count": 0, "version": 0},
+        "foreign_keys": [("duplicate_of", "articles", "id"), ("cluster_id", "clusters", "id")],
+    },
+    "urls": {
+        "columns": {"url": str, "article_id": int, "kind": str, "key": str, "first_seen": str},
+        "pk": "url",
+        "not_null": ["article_id", "kind", "key"],
+        "foreign_keys": [("article_id", "articles", "id")],
+    },
+    "seed_files": {
+        "columns": {"path": str, "sha256": str, "loaded_at": str, "article_id": int,
+                    "n_related": int, "status": str, "error": str},
+        "pk": "path",
+        "foreign_keys": [("article_id", "articles", "id")],
+    },
+    "relations": {
+        "columns": {"seed_path": str, "related_id": int, "article_id": int, "position": int},
+        "pk": ("seed_path", "related_id"),
+        "not_null": ["article_id"],
+        "foreign_keys": [("article_id", "articles", "id"), ("related_id", "articles", "id"),
+                         ("seed_path", "seed_files", "path")],
+    },
+    "article_merges": {
+        "columns": {"id": int, "kept_id": int, "merged_id": int, "merged_url": str, "reason": str,
+                    "merged_row": str, "at": str},
+        "pk": "id",
+        "foreign_keys": [("kept_id", "articles", "id")],
+    },
+    "fetches": {
+        "columns": {"id": int, "article_id": int, "url": str, "requested_at": str, "status": int,
+                    "outcome": str, "error_class": str, "error_message": str, "bytes": int,
+                    "elapsed_ms": float, "final_url": str, "content_type": str, "warc_file": str,
+                    "run_id": int},
+        "pk": "id",
+        "foreign_keys": [("article_id", "articles", "id")],
+    },
+    "article_versions": {
+        "columns": {"id": int, "article_id": int, "version": int, "fetched_at": str, "title": str,
+                    "text": str, "content_hash": str, "url": str},
+        "pk": "id",
+        "foreign_keys": [("article_id", "articles", "id")],
+    },
+    "cluster_merges": {
+        "columns": {"id": int, "kept_id": int, "merged_id": int, "reason": str, "at": str},
+        "pk": "id",
+    },
+    "cluster_corrections": {
+        "columns": {"id": int, "action": str, "article_id": int, "cluster_a": int,
+                    "cluster_b": int, "at": str},
+        "pk": "id",
+    },
+    "runs": {
+        "columns": {"id": int, "started_at": str, "ended_at": str, "status": str, "pid": int,
+                    "host": str, "seeds": int, "new_articles": int, "fetched": int, "failed": int,
+                    "refused": int, "new_stories": int, "grown_stories": int, "errors": str},
+        "pk": "id",
+    },
+}
+
+# (table, columns, unique)
+INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
+    ("articles", ("url",), True),
+    ("articles", ("status", "next_fetch_at"), False),
+    ("articles", ("published",), False),
+    ("articles", ("publisher",), False),
+    ("articles", ("cluster_id",), False),
+    ("articles", ("external_id",), False),
+    ("urls", ("key",), False),
+    ("urls", ("article_id",), False),
+    ("relations", ("article_id",), False),
+    ("relations", ("related_id",), False),
+    ("fetches", ("article_id",), False),
+    ("article_versions", ("article_id", "version"), True),
+    ("clusters", ("last_seen",), False),
+]
+
+FTS: dict[str, list[str]] = {"articles": ["title", "excerpt", "text"]}
+
+# name -> SQL. Views let Datasette stream every row of a CSV (canned queries stop at 1,000).
+VIEWS: dict[str, str] = {}
+
+# Which source may overwrite which: a crawl beats an import beats a seed.
+SOURCE_RANK = {"seed": 1, "import": 2, "crawl": 3}
+META_FIELDS = ("title", "excerpt", "text", "author", "published", "published_source", "updated",
+               "updated_source", "publisher", "publisher_domain", "language", "image", "external_id")
+
+
+def now_iso() -> str:
+    """The current UTC time as `YYYY-MM-DDTHH:MM:SSZ` (the one time format stored)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- Opening and shaping ---------------------------------------------------------------------------
+
+def open_db(path: str | Path, *, create: bool = True) -> Database:
+    """Open (and shape) the tracker database at `path`; errors name the file."""
+    path = Path(path)
+    if path.is_dir():
+        raise TrackerError(f"{path}: is a folder, not a database file")
+    if not create and not path.exists():
+        raise TrackerError(f"{path}: no such database (run `tracker seeds load` first)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Autocommit mode: our own BEGIN IMMEDIATE/COMMIT decide what is atomic, not the driver.
+        db = Database(sqlite3.connect(str(path), isolation_level=None, check_same_thread=False))
+        db.conn.execute("PRAGMA busy_timeout = 60000")
+        db.conn.execute("PRAGMA foreign_keys = ON")
+        db.conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption, fast commits
+        db.enable_wal()
+        ensure_schema(db)
+    except sqlite3.DatabaseError as exc:
+        raise TrackerError(f"{path}: not a usable SQLite database ({exc})") from exc
+    return db
+
+
+def ensure_schema(db: Database) -> None:
+    """Create missing tables, columns, indexes, full-text indexes and views. Idempotent."""
+    for name, spec in TABLES.items():
+        _ensure_table(db, name, spec)
+    for table, columns, unique in INDEXES:
+        db[table].create_index(columns, unique=unique, if_not_exists=True)
+    for table, columns in FTS.items():
+        if not db[table].detect_fts():
+            db[table].enable_fts(columns, create_triggers=True, tokenize="porter")
+    for name, sql in VIEWS.items():
+        _ensure_view(db, name, sql)
+
+
+def _ensure_table(db: Database, name: str, spec: dict[str, Any]) -> None:
+    table = db[name]
+    if not table.exists():
+        table.create(spec["columns"], pk=spec["pk"], not_null=spec.get("not_null"),
+                     defaults=spec.get("defaults"), foreign_keys=spec.get("foreign_keys"))
+        return
+    existing = set(table.columns_dict)
+    for column, col_type in spec["columns"].items():
+        if column not in existing:
+            table.add_column(column, col_type)
+
+
+def _ensure_view(db: Database, name: str, sql: str) -> None:
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type='view' AND name=?", [name]).fetchone()
+    wanted = f"CREATE VIEW {name} AS {sql}"
+    if row and row[0] == wanted:
+        return
+    if row:
+        db.execute(f"DROP VIEW {name}")
+    db.execute(wanted)
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[None]:
+    """One write transaction (BEGIN IMMEDIATE: take the write lock now, fail early, not midway)."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+# --- Articles and their URLs -----------------------------------------------------------------------
+
+def find_article_ids(db: Database, aliases: Sequence[Alias]) -> set[int]:
+    """Ids of the articles any of these aliases (by exact URL or by story key) already belong to."""
+    return {article_id for _, article_id in _known_urls(db, aliases)}
+
+
+def _known_urls(db: Database, aliases: Sequence[Alias]) -> list[tuple[str, int]]:
+    urls = [a.url for a in aliases]
+    keys = [a.key for a in aliases]
+    marks_u, marks_k = ",".join("?" * len(urls)), ",".join("?" * len(keys))
+    sql = f"SELECT url, article_id FROM urls WHERE url IN ({marks_u}) OR key IN ({marks_k})"
+    return list(db.conn.execute(sql, [*urls, *keys]))
+
+
+def resolve_article(db: Database, aliases: Sequence[Alias], url: str, fields: dict[str, Any],
+                    source: str) -> tuple[int, bool]:
+    """The article these aliases name (created, or merged from several); returns (id, created)."""
+    known = _known_urls(db, aliases)
+    ids = sorted({article_id for _, article_id in known})
+    created = not ids
+    if created:
+        article_id = _create_article(db, url)
+    else:
+        article_id = ids[0]
+        for other in ids[1:]:
+            merge_articles(db, article_id, other, reason="shared alias")
+    mapped = {u for u, a in known if a == article_id or len(ids) == 1}
+    save_aliases(db, article_id, [a for a in aliases if a.url not in mapped])
+    apply_meta(db, article_id, fields, source)
+    return article_id, created
+
+
+def _create_article(db: Database, url: str) -> int:
+    now = now_iso()
+    existing = db.conn.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()
+    if existing:  # same URL string already an article (its aliases were merged elsewhere)
+        return int(existing[0])
+    cursor = db.conn.execute(
+        "INSERT INTO articles (url, status, first_seen, updated_at) VALUES (?, 'new', ?, ?)",
+        [url, now, now])
+    return int(cursor.lastrowid)
+
+
+def save_aliases(db: Database, article_id: int, aliases: Iterable[Alias]) -> None:
+    """Record each alias as pointing at the article; an alias already known keeps its kind."""
+    now = now_iso()
+    db.conn.executemany(
+        "INSERT INTO urls (url, article_id, kind, key, first_seen) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(url) DO UPDATE SET article_id = excluded.article_id",
+        [(alias.url, article_id, alias.kind, alias.key, now) for alias in aliases])
+
+
+_META_SELECT = "SELECT meta_source, topics, " + ", ".join(META_FIELDS) + " FROM articles WHERE id = ?"
+
+
+def apply_meta(db: Database, article_id: int, fields: dict[str, Any], source: str) -> None:
+    """Write metadata: a source at least as good as the stored one overwrites, a worse one only fills."""
+    row = db.conn.execute(_META_SELECT, [article_id]).fetchone()
+    if row is None:
+        raise TrackerError(f"article {article_id} does not exist")
+    current = dict(zip(("meta_source", "topics", *META_FIELDS), row))
+    overwrite = SOURCE_RANK[source] >= SOURCE_RANK.get(current["meta_source"] or "", 0)
+    updates: dict[str, Any] = {}
+    for name in META_FIELDS:
+        value = fields.get(name)
+        if value in (None, "") or value == current[name]:
+            continue
+        if overwrite or current[name] in (None, ""):
+            updates[name] = value
+    topics = _merge_topics(current["topics"], fields.get("topics"))
+    if topics != current["topics"]:
+        updates["topics"] = topics
+    if overwrite and current["meta_source"] != source:
+        updates["meta_source"] = source
+    if updates:
+        updates["updated_at"] = now_iso()
+        sets = ", ".join(f"{k} = ?" for k in updates)
+        db.conn.execute(f"UPDATE articles SET {sets} WHERE id = ?", [*updates.values(), article_id])
+
+
+def _merge_topics(stored: str | None, new: Sequence[str] | None) -> str | None:
+    if not new:
+        return stored
+    topics = json.loads(stored) if stored else []
+    for topic in new:
+        if topic not in topics:
+            topics.append(topic)
+    return json.dumps(topics, ensure_ascii=False)
+
+
+def merge_articles(db: Database, keep_id: int, drop_id: int, reason: str) -> None:
+    """Fold article `drop_id` into `keep_id`: its URLs, relations, fetches, versions and any field
+    the kept one lacks move over; the dropped row is recorded whole in article_merges."""
+    if keep_id == drop_id:
+        return
+    keep = _row(db, "articles", keep_id)
+    drop = _row(db, "articles", drop_id)
+    fill = {k: v for k, v in drop.items()
+            if k not in ("id", "url") and v not in (None, "") and keep.get(k) in (None, "")}
+    _repoint(db, keep_id, drop_id)
+    db.execute("INSERT INTO article_merges (kept_id, merged_id, merged_url, reason, merged_row, at) "
+               "VALUES (?, ?, ?, ?, ?, ?)",
+               [keep_id, drop_id, drop["url"], reason, json.dumps(drop, ensure_ascii=False), now_iso()])
+    db.execute("DELETE FROM articles WHERE id = ?", [drop_id])
+    if fill:
+        sets = ", ".join(f"{k} = ?" for k in fill)
+        db.execute(f"UPDATE articles SET {sets} WHERE id = ?", [*fill.values(), keep_id])
+    db.execute("INSERT OR IGNORE INTO urls (url, article_id, kind, key, first_seen) "
+               "SELECT url, ?, 'merged', key, ? FROM urls WHERE url = ?", [keep_id, now_iso(), drop["url"]])
+    logger.info("merged article %s into %s (%s)", drop_id, keep_id, reason)
+
+
+def _repoint(db: Database, keep_id: int, drop_id: int) -> None:
+    db.execute("UPDATE urls SET article_id = ? WHERE article_id = ?", [keep_id, drop_id])
+    for column in ("article_id", "related_id"):
+        db.execute(f"UPDATE OR IGNORE relations SET {column} = ? WHERE {column} = ?", [keep_id, drop_id])
+        db.execute(f"DELETE FROM relations WHERE {column} = ?", [drop_id])
+    db.execute("UPDATE fetches SET article_id = ? WHERE article_id = ?", [keep_id, drop_id])
+    top = db.execute("SELECT COALESCE(MAX(version), 0) FROM article_versions WHERE article_id = ?",
+                     [keep_id]).fetchone()[0]
+    db.execute("UPDATE article_versions SET article_id = ?, version = version + ? WHERE article_id = ?",
+               [keep_id, top, drop_id])
+    db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", [keep_id, drop_id])
+    db.execute("UPDATE seed_files SET article_id = ? WHERE article_id = ?", [keep_id, drop_id])
+
+
+def _row(db: Database, table: str, pk: Any) -> dict[str, Any]:
+    try:
+        return dict(db[table].get(pk))
+    except NotFoundError as exc:
+        raise TrackerError(f"{table}: no row {pk}") from exc
+
+
+# --- Reading ---------------------------------------------------------------------------------------
+
+def table_counts(db: Database) -> dict[str, int]:
+    """Rows per declared table."""
+    return {name: db[name].count for name in TABLES}
+
+
+def status_counts(db: Database, table: str, column: str) -> dict[str, int]:
+    """Rows per value of a status-like column."""
+    sql = f"SELECT COALESCE({column}, '(none)'), COUNT(*) FROM {table} GROUP BY 1 ORDER BY 2 DESC"
+    return {str(k): int(n) for k, n in db.execute(sql)}
+
+
+def iter_query(db: Database, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    """Stream rows of a query as dicts, without loading them all (used by exports)."""
+    cursor = db.conn.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row))
+
+
+def query_columns(db: Database, sql: str) -> list[str]:
+    """Column names of a query, without running it over the rows."""
+    return [d[0] for d in db.conn.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]

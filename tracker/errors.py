@@ -1,0 +1,39 @@
+"""One error base class; the CLI turns each into one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Base of every error the tracker raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(TrackerError):
+    """A bad option, setting or environment variable."""
+
+
+class SeedError(TrackerError):
+    """A seed file that cannot be used; the message names the file and field or line."""
+
+
+class ImportLineError(TrackerError):
+    """A line of an import file that cannot be used; the message names file and line."""
+
+
+class UrlError(TrackerError):
+    """A URL that cannot be tracked (bad scheme, no host, ...)."""
+
+
+class ExtractionError(TrackerError):
+    """A page that could not be turned into text."""
+
+
+class CrawlError(TrackerError):
+    """The crawl process failed as a whole (not a single page)."""
+
+
+class LockHeldError(TrackerError):
+    """Another run holds the database lock."""
+
+    exit_code = 75  # EX_TEMPFAIL: cron may simply try again later
