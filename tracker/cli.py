@@ -125,7 +125,7 @@ def export_cmd(what: str, fmt: str, output: str, db_path: Path) -> None:
     from tracker.export import export_rows
 
     database = _open(db_path, create=False)
-    with click.open_file(output, "w", encoding="utf-8", newline="") as out:
+    with click.open_file(output, "w", encoding="utf-8") as out:
         count = export_rows(database, what, fmt, out)
     if output != "-":
         click.echo(f"{count} rows written to {output}", err=True)
@@ -143,3 +143,89 @@ def stats(db_path: Path) -> None:
     for table, column in (("articles", "status"), ("fetches", "outcome"), ("urls", "kind")):
         for value, count in status_counts(database, table, column).items():
             click.echo(f"{table}.{column}={value:<16} {count:>9}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0: any free port, printed on start).")
+@db_option
+def serve(host: str, port: int, db_path: Path) -> None:
+    """Serve the database read-only in Datasette, with the project's metadata and plugins."""
+    from tracker.serve import ServeOptions, serve as run_server
+
+    run_server(db_path, ServeOptions(host=host, port=port))
+
+
+def _parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{pair!r}: use NAME=VALUE", param_hint="-s")
+        settings[name.strip()] = value
+    return settings
+
+
+def _crawl_report(summary: Any) -> None:
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "none"
+    click.echo(f"{summary.due} due, {summary.attempts} attempts ({outcomes}): "
+               f"{summary.fetched} fetched, {summary.failed} failed")
+
+
+@main.command()
+@click.option("--limit", type=int, default=0, help="Fetch at most N due articles (0: all).")
+@click.option("--recrawl-after", metavar="DURATION", help="Also revisit articles fetched longer ago (6h, 2d).")
+@click.option("--allow-private", is_flag=True, help="Allow loopback/private/link-local targets.")
+@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy or TRACKER_ setting.")
+@click.option("--replay", is_flag=True, help="Run the pipeline from WARC_FILES, with no network.")
+@click.argument("warc_files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@db_option
+def crawl(limit: int, recrawl_after: str | None, allow_private: bool, settings: tuple[str, ...],
+          replay: bool, warc_files: tuple[str, ...], db_path: Path) -> None:
+    """Fetch, archive and extract every due article (or, with --replay, re-run WARC files)."""
+    from tracker.crawl import crawl_settings, replay_warcs, run_crawl
+
+    if replay != bool(warc_files):
+        raise click.UsageError("WARC files go with --replay, and --replay needs WARC files")
+    if replay:
+        _crawl_report(replay_warcs(_open(db_path), warc_files, create=False))
+        return
+    options = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings))
+    _crawl_report(run_crawl(db_path, options))
+
+
+@main.command("import-warc")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@db_option
+def import_warc(files: tuple[str, ...], db_path: Path) -> None:
+    """Ingest WARC files made elsewhere (every HTML response becomes an article)."""
+    from tracker.crawl import replay_warcs
+
+    _crawl_report(replay_warcs(_open(db_path), files, create=True))
+
+
+@main.command("cluster")
+@click.option("--rebuild", is_flag=True, help="Recluster every article (ids are kept where possible).")
+@click.option("--split", "splits", multiple=True, type=int, metavar="ARTICLE",
+              help="Take this article out of its story, now and in every later run.")
+@click.option("--merge", "merges", multiple=True, type=(int, int), metavar="CLUSTER CLUSTER",
+              help="Join two stories, now and in every later run (the older id survives).")
+@db_option
+def cluster_cmd(rebuild: bool, splits: tuple[int, ...], merges: tuple[tuple[int, int], ...],
+                db_path: Path) -> None:
+    """Mark duplicates and group articles into stories (incremental; stable ids)."""
+    from tracker.stories import cluster_articles
+
+    s = cluster_articles(_open(db_path, create=False), rebuild=rebuild, splits=splits, merges=merges)
+    click.echo(f"{s.articles} articles ({s.replayed} clustered now): {s.clusters} stories "
+               f"({s.new_clusters} new, {s.merged} merged), {s.duplicates} duplicates")
+
+
+@bench.command("cluster")
+@click.option("--scale", type=int, default=0, help="Cluster N synthetic headlines instead (speed, memory).")
+def bench_cluster_cmd(scale: int) -> None:
+    """Clustering quality on the UCI sample (B-cubed, pairwise), or speed at --scale N."""
+    from tracker.bench_cluster import report_lines
+
+    _print_lines(report_lines(scale), err=False)

@@ -44,6 +44,9 @@ TABLES: dict[str, dict[str, Any]] = {
             "next_fetch_at": str, "last_error": str, "etag": str, "last_modified": str,
             "content_hash": str, "version": int, "cluster_id": int, "duplicate_of": int,
             "duplicate_similarity": float, "first_seen": str, "updated_at": str,
+            # clustering state (tracker/stories.py): the raw cluster's first article, the time
+            # (epoch seconds) the article was clustered at, and when
+            "story_leader": int, "story_at": float, "clustered_at": str,
         },
         "pk": "id",
         "not_null": ["url", "status", "first_seen"],
@@ -95,7 +98,7 @@ TABLES: dict[str, dict[str, Any]] = {
     },
     "cluster_corrections": {
         "columns": {"id": int, "action": str, "article_id": int, "cluster_a": int,
-                    "cluster_b": int, "at": str},
+                    "cluster_b": int, "at": str, "article_b": int},
         "pk": "id",
     },
     "runs": {
@@ -121,15 +124,60 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("fetches", ("article_id",), False),
     ("article_versions", ("article_id", "version"), True),
     ("clusters", ("last_seen",), False),
+    ("articles", ("story_leader",), False),
+    ("articles", ("story_at",), False),
+    ("articles", ("cluster_id", "published"), False),  # a story's articles in order (Datasette)
 ]
 
 FTS: dict[str, list[str]] = {"articles": ["title", "excerpt", "text"]}
 
 # name -> SQL. Views let Datasette stream every row of a CSV (canned queries stop at 1,000).
-VIEWS: dict[str, str] = {}
+# Each view carries its own ORDER BY: Datasette pages through views by offset, so the order must be
+# total (ties broken by id) for `?_stream=on` to return every row exactly once.
+VIEWS: dict[str, str] = {
+    # One row per live story (cluster), newest activity first.
+    "stories": (
+        "SELECT id, headline, first_seen, last_seen, n_articles, n_publishers, publishers "
+        "FROM clusters WHERE merged_into IS NULL ORDER BY last_seen DESC, id DESC"),
+    # One row per clustered article with its story, each story's articles in publication order.
+    "story_articles": (
+        "SELECT a.cluster_id AS story_id, c.headline AS story_headline, a.id AS article_id, "
+        "a.published, a.title, a.publisher, a.publisher_domain, a.language, a.url, a.duplicate_of, "
+        "a.external_id FROM articles a JOIN clusters c ON c.id = a.cluster_id "
+        "ORDER BY a.cluster_id, a.published, a.id"),
+    # Articles never fetched, never fetched successfully, or whose latest fetch failed.
+    "fetch_problems": (
+        "SELECT id AS article_id, url, title, publisher, status, CASE "
+        "WHEN fetch_count = 0 THEN 'never fetched' WHEN last_success_at IS NULL THEN 'never succeeded' "
+        "ELSE 'last fetch failed' END AS problem, fetch_count, fail_count, last_fetch_at, "
+        "last_success_at, next_fetch_at, last_error FROM articles "
+        "WHERE fetch_count = 0 OR last_success_at IS NULL OR last_fetch_at > last_success_at "
+        "ORDER BY fail_count DESC, id"),
+    # Every stored edit of an article, newest first, beside the title it replaced.
+    "recent_edits": (
+        "SELECT v.fetched_at, v.article_id, v.version, v.title, lag(v.title) OVER ("
+        "PARTITION BY v.article_id ORDER BY v.version) AS previous_title, a.publisher, v.url, "
+        "length(v.text) AS text_chars, v.content_hash FROM article_versions v "
+        "JOIN articles a ON a.id = v.article_id ORDER BY v.fetched_at DESC, v.id DESC"),
+    # Per publisher: articles, stories they took part in, first and last publication.
+    "publishers": (
+        "SELECT publisher, COUNT(*) AS articles, COUNT(DISTINCT cluster_id) AS stories, "
+        "MIN(published) AS first_published, MAX(published) AS last_published FROM articles "
+        "WHERE publisher IS NOT NULL GROUP BY publisher ORDER BY articles DESC, publisher"),
+    # New stories and articles per week (weeks start on Monday), for charts.
+    "weekly_activity": (
+        "SELECT week, SUM(stories) AS new_stories, SUM(articles) AS articles FROM ("
+        "SELECT date(first_seen, 'weekday 0', '-6 days') AS week, 1 AS stories, 0 AS articles "
+        "FROM clusters WHERE merged_into IS NULL AND first_seen IS NOT NULL UNION ALL "
+        "SELECT date(published, 'weekday 0', '-6 days'), 0, 1 FROM articles "
+        "WHERE published IS NOT NULL) GROUP BY week ORDER BY week"),
+}
 
 # Which source may overwrite which: a crawl beats an import beats a seed.
 SOURCE_RANK = {"seed": 1, "import": 2, "crawl": 3}
+# What a fetch left on an article; moves as one when a merge brings the fetched text along.
+FETCH_STATE = ("status", "fetch_count", "fail_count", "last_fetch_at", "last_success_at",
+               "next_fetch_at", "last_error", "etag", "last_modified", "content_hash")
 META_FIELDS = ("title", "excerpt", "text", "author", "published", "published_source", "updated",
                "updated_source", "publisher", "publisher_domain", "language", "image", "external_id")
 
@@ -309,6 +357,8 @@ def merge_articles(db: Database, keep_id: int, drop_id: int, reason: str) -> Non
     drop = _row(db, "articles", drop_id)
     fill = {k: v for k, v in drop.items()
             if k not in ("id", "url") and v not in (None, "") and keep.get(k) in (None, "")}
+    if keep.get("text") is None and drop.get("text") is not None:
+        fill.update({k: drop[k] for k in FETCH_STATE})  # the fetched one's state goes with its text
     _repoint(db, keep_id, drop_id)
     db.execute("INSERT INTO article_merges (kept_id, merged_id, merged_url, reason, merged_row, at) "
                "VALUES (?, ?, ?, ?, ?, ?)",
@@ -319,6 +369,8 @@ def merge_articles(db: Database, keep_id: int, drop_id: int, reason: str) -> Non
         db.execute(f"UPDATE articles SET {sets} WHERE id = ?", [*fill.values(), keep_id])
     db.execute("INSERT OR IGNORE INTO urls (url, article_id, kind, key, first_seen) "
                "SELECT url, ?, 'merged', key, ? FROM urls WHERE url = ?", [keep_id, now_iso(), drop["url"]])
+    db.execute("UPDATE articles SET version = (SELECT COALESCE(MAX(version), 0) FROM article_versions "
+               "WHERE article_id = ?) WHERE id = ?", [keep_id, keep_id])
     logger.info("merged article %s into %s (%s)", drop_id, keep_id, reason)
 
 
@@ -334,6 +386,8 @@ def _repoint(db: Database, keep_id: int, drop_id: int) -> None:
                [keep_id, top, drop_id])
     db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", [keep_id, drop_id])
     db.execute("UPDATE seed_files SET article_id = ? WHERE article_id = ?", [keep_id, drop_id])
+    # an article that absorbed others earlier is referenced by article_merges.kept_id
+    db.execute("UPDATE article_merges SET kept_id = ? WHERE kept_id = ?", [keep_id, drop_id])
 
 
 def _row(db: Database, table: str, pk: Any) -> dict[str, Any]:

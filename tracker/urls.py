@@ -31,9 +31,12 @@ TRACKING_PARAMS = frozenset({
     "at_custom4", "__twitter_impression", "ref_src", "ref_url", "share", "rss", "cid", "xtor",
     "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "wt.mc_id", "guccounter",
     "guce_referrer", "guce_referrer_sig", "spm", "__s", "vero_id", "oly_anon_id", "oly_enc_id",
+    # added by the AMP viewer (cdn.ampproject.org/v/...), never part of the story's address
+    "amp_js_v", "amp_gsa", "amp_tf", "usqp", "ampshare", "aoh",
 })
 TRACKING_PREFIXES = ("utm_", "pk_", "hsa_", "mtm_", "at_")
-AMP_QUERY = {("outputtype", "amp"), ("amp", "1"), ("amp", "true"), ("amp", ""), ("amp", "yes")}
+AMP_QUERY = {("outputtype", "amp"), ("amp", "1"), ("amp", "true"), ("amp", ""), ("amp", "yes"),
+             ("amp_markup", "1")}
 AMP_SEGMENTS = frozenset({"amp", "google-amp", "amp-articles"})
 HOST_PREFIXES = ("www.", "amp.", "m.", "mobile.")
 CDN_AMP_HOST = ".cdn.ampproject.org"
@@ -41,6 +44,7 @@ CDN_AMP_HOST = ".cdn.ampproject.org"
 CDN_AMP_PATH = re.compile(r"^/(?:c|v|wp)/(s/)?(?P<rest>[^/]+\..+)$")
 MAX_URL_LENGTH = 4096
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOSTNAME = re.compile(r"^[a-z0-9_.-]+$")  # after IDNA encoding by safe_url_string
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,15 @@ def _check_basic(raw: object) -> str:
         raise UrlError(f"URL longer than {MAX_URL_LENGTH} characters: {url[:80]}...")
     if _CONTROL.search(url):
         raise UrlError(f"URL contains control characters: {url!r}")
-    url = safe_url_string(url)  # percent-encodes spaces and non-ASCII, as browsers do
+    try:
+        url = safe_url_string(url)  # percent-encodes spaces and non-ASCII, as browsers do
+    except ValueError as exc:  # w3lib rejects bad ports and hosts (UnicodeError is a ValueError)
+        raise UrlError(f"URL cannot be parsed: {url} ({exc})") from exc
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         raise UrlError(f"only http and https URLs are tracked: {url}")
-    if not parts.hostname or "." not in parts.hostname.strip("."):
+    host = parts.hostname or ""
+    if "." not in host.strip(".") or not _HOSTNAME.match(host):
         raise UrlError(f"URL has no usable host: {url}")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -190,3 +198,18 @@ def host_of(url: str) -> str:
     """Lower-case host of a URL, without `www.`."""
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
+
+
+def site_of(url: str) -> str:
+    """The registered domain of a URL (bbc.co.uk for www.bbc.co.uk); the host for IPs and locals."""
+    if unwrap_cdn_amp(url):
+        url = unwrap_cdn_amp(url) or url
+    return courlan.extract_domain(url) or (urlsplit(url).hostname or "").lower()
+
+
+def same_site(a: str, b: str) -> bool:
+    """True if two URLs belong to one site: a page may only name a canonical on its own site."""
+    try:
+        return site_of(a) == site_of(b)
+    except ValueError:
+        return False

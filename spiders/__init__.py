@@ -1,0 +1,1 @@
+"""The Scrapy side of the tracker: spider, middlewares, pipelines and the one settings module."""

@@ -1,0 +1,119 @@
+"""Downloader middlewares: refuse non-public targets, and retry with back-off."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
+
+logger = logging.getLogger(__name__)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class RefusedRequest(IgnoreRequest):
+    """A request the tracker will not send (bad scheme, non-public address)."""
+
+
+def is_public(address: str) -> bool:
+    """True for a globally routable unicast address (not loopback, private, link-local, ...)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class PublicAddressMiddleware:
+    """Only http(s) to public addresses: checked after DNS before each request (redirects come back
+    through here as new requests) and again on the address a response actually came from, which
+    defeats DNS rebinding. TRACKER_ALLOW_PRIVATE or TRACKER_ALLOWED_NETWORKS open it up."""
+
+    def __init__(self, allow_all: bool, allowed: list[Network]) -> None:
+        self.allow_all = allow_all
+        self.allowed = allowed
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PublicAddressMiddleware:
+        settings = crawler.settings
+        networks = [ipaddress.ip_network(n, strict=False)
+                    for n in settings.getlist("TRACKER_ALLOWED_NETWORKS")]
+        return cls(settings.getbool("TRACKER_ALLOW_PRIVATE"), networks)
+
+    def allows(self, address: str) -> bool:
+        if self.allow_all or is_public(address):
+            return True
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return any(ip in network for network in self.allowed)
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        parts = urlparse_cached(request)
+        if parts.scheme not in ("http", "https"):
+            raise RefusedRequest(f"refused {request.url}: only http and https are fetched")
+        host = parts.hostname or ""
+        try:
+            addresses = await asyncio.get_running_loop().run_in_executor(None, _resolve, host, parts.port)
+        except OSError:
+            return None  # the download fails with its own DNS error, recorded as such
+        for address in addresses:
+            if not self.allows(address):
+                raise RefusedRequest(f"refused {request.url}: {host} resolves to {address}, "
+                                     f"a non-public address (use --allow-private to fetch it)")
+        return None
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Spider | None = None) -> Response:
+        address = getattr(response, "ip_address", None)
+        if address is not None and not self.allows(str(address)):
+            raise RefusedRequest(f"refused {request.url}: answered from {address}, a non-public address")
+        return response
+
+
+def _resolve(host: str, port: int | None) -> list[str]:
+    if not host:
+        return []
+    infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, with a pause before each: the server's Retry-After when it gives one,
+    else TRACKER_RETRY_BACKOFF_BASE doubled per attempt, capped at TRACKER_RETRY_BACKOFF_MAX."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.base = settings.getfloat("TRACKER_RETRY_BACKOFF_BASE")
+        self.cap = settings.getfloat("TRACKER_RETRY_BACKOFF_MAX")
+
+    def _delay(self, request: Request, response: Response | None = None) -> float:
+        retries = request.meta.get("retry_times", 0)
+        delay = self.base * (2 ** retries)
+        if response is not None:
+            retry_after = response.headers.get(b"Retry-After")
+            try:
+                delay = float(retry_after) if retry_after else delay
+            except ValueError:
+                pass  # an HTTP-date: keep our own back-off
+        return min(max(delay, 0.0), self.cap)
+
+    async def process_response(self, request: Request, response: Response,
+                               spider: Spider | None = None) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            await asyncio.sleep(self._delay(request, response))
+        return result
+
+    async def process_exception(self, request: Request, exception: Exception,
+                                spider: Spider | None = None) -> Request | Response | None:
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            await asyncio.sleep(self._delay(request))
+        return result

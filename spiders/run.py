@@ -1,0 +1,46 @@
+"""Entry point of the crawl child process: `python -m spiders.run -s NAME=VALUE ...`.
+
+One Scrapy crawl per process (the Twisted reactor cannot restart), so `tracker crawl` starts this
+in a subprocess. The settings module is named explicitly: no dependence on scrapy.cfg or the
+current directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.utils.project import get_project_settings
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m spiders.run")
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Scrapy or TRACKER_ setting for this run")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "spiders.settings")
+    settings = get_project_settings()
+    for pair in args.set:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            print(f"bad setting {pair!r}: use NAME=VALUE", file=sys.stderr)
+            return 2
+        settings.set(name.strip(), value, priority="cmdline")
+    from spiders.articles import ArticleSpider
+
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(ArticleSpider)
+    process.crawl(crawler)
+    process.start()
+    reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    return 0 if reason in ("finished", None) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Every crawl default, in one place. Our own keys are prefixed TRACKER_; `tracker crawl -s NAME=VALUE`
+overrides any of them for one run. Scrapy's defaults are lax for a crawler of other people's URLs
+(no certificate checks, 1 GB bodies, 180 s timeouts); these are not.
+"""
+
+from tracker import __version__
+
+BOT_NAME = "privacy-news-tracker"
+SPIDER_MODULES = ["spiders.articles"]
+NEWSPIDER_MODULE = "spiders"
+
+# Who we are, and where a webmaster can reach us.
+TRACKER_CONTACT_URL = "https://github.com/privacy-news-tracker/tracker"
+USER_AGENT = f"privacy-news-tracker/{__version__} (+{TRACKER_CONTACT_URL})"
+
+# Politeness: robots.txt (and its Crawl-delay, see extensions.CrawlDelayThrottle), a small per-host
+# concurrency, a base delay that AutoThrottle raises for slow hosts.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True  # served by our subclass (EXTENSIONS below), which honours Crawl-delay
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+TRACKER_MAX_CRAWL_DELAY = 60.0  # a robots.txt asking for more is capped here (and logged)
+
+# Limits instead of Scrapy's lax defaults.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # also caps the decompressed size (gzip bombs)
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+DNS_TIMEOUT = 15
+DOWNLOAD_VERIFY_CERTIFICATES = True
+METAREFRESH_ENABLED = False
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# Retries with exponential back-off (and Retry-After) on 429, 5xx and network errors.
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+TRACKER_RETRY_BACKOFF_BASE = 1.0  # seconds; doubled at each retry
+TRACKER_RETRY_BACKOFF_MAX = 30.0  # seconds; a longer Retry-After is left to the next run
+
+# Only http(s), and only public addresses unless allowed (checked after DNS and on every redirect).
+TRACKER_ALLOW_PRIVATE = False
+TRACKER_ALLOWED_NETWORKS: list[str] = []  # e.g. ["127.0.0.0/8"] for a local mirror
+
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.PublicAddressMiddleware": 50,  # before robots.txt: its fetch is checked too
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.BackoffRetryMiddleware": 550,
+}
+EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "spiders.extensions.CrawlDelayThrottle": 0,
+}
+ITEM_PIPELINES = {
+    "spiders.pipelines.ArchivePipeline": 100,
+    "spiders.pipelines.ExtractSavePipeline": 200,
+}
+
+# Storage and extraction.
+TRACKER_DB = "data/tracker.db"
+TRACKER_WARC_DIR = ""  # default: warc/ beside the database
+TRACKER_WARC_MAX_BYTES = 100 * 1024 * 1024
+TRACKER_EXTRACT_WORKERS = 2
+TRACKER_EXTRACT_TIMEOUT = 20.0
+TRACKER_EXTRACT_MAX_CHARS = 5_000_000
+TRACKER_LIMIT = 0  # 0: every due article
+TRACKER_RECRAWL_AFTER = ""  # e.g. 6h: also revisit articles fetched longer ago than this
+TRACKER_RUN_ID = 0
+
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,74 @@
+"""When to visit an article again: fresh stories often, old ones rarely; failures back off.
+
+Pure functions over times and counts; the crawl stores their answer in articles.next_fetch_at so
+that "what is due" is one indexed query, and the schedule holds across runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tracker.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.I)
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '15m', '6h', '2d', '1w' (or plain seconds) as a timedelta; ConfigError otherwise."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ConfigError(f"not a duration: {text!r} (use e.g. 30m, 6h, 2d, 1w)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+@dataclass(frozen=True)
+class RecrawlPolicy:
+    """Revisit intervals by article age, and failure back-off. Settings: TRACKER_RECRAWL_*."""
+
+    # (age below which, revisit every): a story edits and corrects most in its first days.
+    schedule: tuple[tuple[timedelta, timedelta], ...] = (
+        (timedelta(days=1), timedelta(hours=3)),
+        (timedelta(days=7), timedelta(days=1)),
+        (timedelta(days=30), timedelta(days=7)),
+    )
+    old: timedelta = timedelta(days=30)
+    failure_base: timedelta = timedelta(hours=1)
+    failure_cap: timedelta = timedelta(days=7)
+    # Outcomes that will not change soon: page gone, refused, not HTML, too large, robots.
+    permanent: timedelta = timedelta(days=30)
+
+    def next_visit(self, now: datetime, published: datetime | None) -> datetime:
+        """After a successful fetch: sooner for fresh articles."""
+        age = now - published if published else self.old
+        for below, every in self.schedule:
+            if age < below:
+                return now + every
+        return now + self.old
+
+    def after_failure(self, now: datetime, fail_count: int, retry_after: float | None = None) -> datetime:
+        """After a retryable failure: 1h, 2h, 4h ... capped; a server's Retry-After is honoured."""
+        delay = min(self.failure_base * (2 ** max(0, fail_count - 1)), self.failure_cap)
+        if retry_after:
+            delay = max(delay, timedelta(seconds=min(retry_after, self.failure_cap.total_seconds())))
+        return now + delay
+
+    def after_permanent(self, now: datetime) -> datetime:
+        return now + self.permanent
+
+
+def policy_from_settings(get: object = None) -> RecrawlPolicy:
+    """The policy, with TRACKER_RECRAWL_FAILURE_BASE / _FAILURE_CAP / _OLD overrides if given."""
+    if get is None:
+        return RecrawlPolicy()
+    values = {}
+    for key, field in (("TRACKER_RECRAWL_FAILURE_BASE", "failure_base"),
+                       ("TRACKER_RECRAWL_FAILURE_CAP", "failure_cap"),
+                       ("TRACKER_RECRAWL_OLD", "old"),
+                       ("TRACKER_RECRAWL_PERMANENT", "permanent")):
+        raw = get(key)  # type: ignore[operator]
+        if raw:
+            values[field] = parse_duration(raw)
+    return RecrawlPolicy(**values)
