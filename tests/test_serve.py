@@ -1,0 +1,318 @@
+"""`tracker serve` against a real Datasette process on 127.0.0.1, plus a headless Chromium screenshot."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tracker.db import TABLES, VIEWS, open_db
+from tracker.serve import build_metadata
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+N_STORIES = 1_205  # more than the 1,000 rows a query stops at
+HOSTILE = '<script>alert("pwned")</script> Facial recognition <b>ban</b> & more'
+PUBLISHERS = ["The Guardian", "BBC News", "Wired", "Reuters"]
+
+
+def _story_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Stories 1..N_STORIES, each with 1-3 articles a day apart; story 1 is about facial recognition."""
+    clusters, articles = [], []
+    article_id = 0
+    for story in range(1, N_STORIES + 1):
+        n = 1 + story % 3
+        day = f"2020-{1 + story % 12:02d}-{1 + story % 27:02d}"
+        headline = HOSTILE if story == 7 else f"Story {story:04d} headline about data protection"
+        for k in range(n):
+            article_id += 1
+            title = headline if k == 0 else f"Story {story:04d} follow-up {k}"
+            text = ("Police trial live facial recognition cameras in London" if story == 1
+                    else f"Regulators discuss cookies and consent, item {article_id}")
+            articles.append((article_id, f"https://news{k}.example/{story}/{article_id}", title,
+                             f"excerpt {article_id}", text, f"{day}T0{k}:00:00Z",
+                             PUBLISHERS[(story + k) % 4], "en" if article_id % 5 else "fr",
+                             json.dumps(["Privacy", "AI"] if story % 2 else ["Privacy"]), story))
+        clusters.append((story, headline, f"{day}T00:00:00Z", f"{day}T0{n - 1}:00:00Z", n,
+                         min(n, 4), json.dumps([PUBLISHERS[(story + k) % 4] for k in range(n)])))
+    return clusters, articles
+
+
+@pytest.fixture(scope="module")
+def served_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("serve") / "tracker.db"
+    db = open_db(path)
+    clusters, articles = _story_rows()
+    db.conn.execute("BEGIN")
+    db.conn.executemany("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles, "
+                        "n_publishers, publishers) VALUES (?, ?, ?, ?, ?, ?, ?)", clusters)
+    db.conn.executemany("INSERT INTO articles (id, url, title, excerpt, text, published, publisher, "
+                        "language, topics, cluster_id, status, first_seen) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'fetched', '2024-01-01T00:00:00Z')",
+                        articles)
+    db.conn.execute("UPDATE articles SET status = 'new', fetch_count = 0 WHERE id = 2")
+    db.conn.execute("UPDATE articles SET fetch_count = 3, last_fetch_at = '2024-01-02T00:00:00Z' "
+                    "WHERE id <> 2")
+    db.conn.execute("UPDATE articles SET last_success_at = last_fetch_at WHERE id <> 2")
+    db.conn.execute("INSERT INTO article_versions (article_id, version, fetched_at, title, text) "
+                    "VALUES (1, 1, '2024-01-01T00:00:00Z', 'Old title', 'a'), "
+                    "(1, 2, '2024-02-01T00:00:00Z', 'New title', 'ab')")
+    db.conn.execute("INSERT INTO urls (url, article_id, kind, key) VALUES "
+                    "('https://amp.news0.example/1/1', 1, 'amp', 'news0.example/1/1')")
+    db.conn.execute("COMMIT")
+    db.conn.close()
+    return path
+
+
+def _wait_for_url(log: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(r"Uvicorn running on (http://\S+)", log.read_text(errors="replace"))
+        if found:
+            return found.group(1).rstrip("/")
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"tracker serve did not start:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def server(served_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `tracker serve` process on 127.0.0.1, port 0; yields its base URL (read back)."""
+    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tracker", "serve", "--db", str(served_db),
+                                 "--port", "0"], stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        yield _wait_for_url(log, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def get(base: str, path: str, **params: Any) -> tuple[int, str]:
+    url = base + path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8")
+
+
+def get_json(base: str, path: str, **params: Any) -> Any:
+    status, body = get(base, path, **params)
+    assert status == 200, body[:500]
+    return json.loads(body)
+
+
+# --- Metadata (no server needed) -----------------------------------------------------------------
+
+def test_metadata_describes_every_table_view_and_analyst_column() -> None:
+    tables = build_metadata("tracker")["databases"]["tracker"]["tables"]
+    for name in [*TABLES, *VIEWS]:
+        assert tables[name]["description"], name
+    described = set(tables["articles"]["columns"])
+    assert described <= set(TABLES["articles"]["columns"])  # no description of a column that is gone
+    assert {"title", "published", "publisher", "language", "topics", "status", "cluster_id",
+            "duplicate_of", "last_error"} <= described
+    for view in ("stories", "story_articles", "weekly_activity"):
+        assert set(tables[view]["columns"]) >= set(_view_columns(view)), view
+
+
+def _view_columns(view: str) -> list[str]:
+    db = open_db(":memory:")
+    return [d[0] for d in db.conn.execute(f"SELECT * FROM {view} LIMIT 0").description]
+
+
+def test_metadata_canned_queries_have_sql_and_aim_at_the_database() -> None:
+    meta = build_metadata("news")
+    queries = meta["databases"]["news"]["queries"]
+    assert {"story", "latest_stories", "stories_by_publisher", "search", "story_feed"} <= set(queries)
+    assert all(q["sql"].strip().upper().startswith("SELECT") for q in queries.values())
+    assert "/news/stories" in meta["description_html"]
+    charts = meta["plugins"]["datasette-dashboards"]["activity"]["charts"]
+    assert {c["db"] for c in charts.values()} == {"news"}
+
+
+# --- A real Datasette -----------------------------------------------------------------------------
+
+def test_stories_view_lists_latest_first(server: str) -> None:
+    data = get_json(server, "/tracker/stories.json", _shape="objects", _size=5)
+    assert data["filtered_table_rows_count"] == N_STORIES
+    rows = data["rows"]
+    assert [r["last_seen"] for r in rows] == sorted((r["last_seen"] for r in rows), reverse=True)
+    assert set(rows[0]) == {"id", "headline", "first_seen", "last_seen", "n_articles",
+                            "n_publishers", "publishers"}
+    status, html = get(server, "/tracker/stories")
+    assert status == 200 and "One row per story" in html
+    assert re.search(r'<a href="/tracker/story\?id=\d+">\d+</a>', html)  # id links to the story
+
+
+def test_story_page_lists_articles_in_publication_order(server: str) -> None:
+    rows = get_json(server, "/tracker/story.json", id=2, _shape="array")
+    assert [r["title"] for r in rows] == ["Story 0002 headline about data protection",
+                                          "Story 0002 follow-up 1", "Story 0002 follow-up 2"]
+    assert [r["published"] for r in rows] == sorted(r["published"] for r in rows)
+    status, html = get(server, "/tracker/story", id=2)
+    assert status == 200 and "Story 0002 follow-up 2" in html
+    assert f'<a href="/tracker/articles/{rows[0]["article_id"]}">' in html
+    status, html = get(server, "/tracker/articles", cluster_id=2)
+    assert status == 200 and '<a href="/tracker/clusters/2">Story 0002 headline' in html
+
+
+def test_article_row_links_to_its_urls(server: str) -> None:
+    status, html = get(server, "/tracker/articles/1")
+    assert status == 200 and "/tracker/urls?article_id=1" in html
+
+
+def test_full_text_search_table_and_canned_query(server: str) -> None:
+    data = get_json(server, "/tracker/articles.json", _search="facial recognition", _shape="objects")
+    # story 1's two articles say it in their text, story 7's hostile headline in its title
+    assert sorted(r["cluster_id"] for r in data["rows"]) == [1, 1, 7]
+    hits = get_json(server, "/tracker/search.json", q="cameras", _shape="array")
+    assert {h["story_id"] for h in hits} == {1} and "[cameras]" in hits[0]["snippet"]
+    assert get_json(server, "/tracker/search.json", q='"unbalanced', _shape="array") == []
+
+
+def test_facets_on_publisher_language_topic_and_date(server: str) -> None:
+    data = get_json(server, "/tracker/articles.json", _facet_array="topics",
+                    _facet_date="published", _size=0)
+    facets = data["facet_results"]
+    n_articles = data["filtered_table_rows_count"]
+    assert sum(v["count"] for v in facets["publisher"]["results"]) == n_articles
+    assert {v["value"] for v in facets["publisher"]["results"]} == set(PUBLISHERS)
+    assert {v["value"] for v in facets["language"]["results"]} == {"en", "fr"}
+    assert {v["value"] for v in facets["topics"]["results"]} == {"Privacy", "AI"}
+    assert facets["published"]["results"]
+
+
+def test_stories_by_publisher_and_latest(server: str) -> None:
+    rows = get_json(server, "/tracker/stories_by_publisher.json", publisher="Wired", _shape="array")
+    assert rows and all(r["articles_by_publisher"] >= 1 for r in rows)
+    latest = get_json(server, "/tracker/latest_stories.json", _shape="array")
+    assert len(latest) == 100
+
+
+def test_unfetched_and_edits_views(server: str) -> None:
+    problems = get_json(server, "/tracker/fetch_problems.json", _shape="array")
+    assert [(p["article_id"], p["problem"]) for p in problems] == [(2, "never fetched")]
+    edits = get_json(server, "/tracker/recent_edits.json", _shape="array")
+    assert [(e["title"], e["previous_title"]) for e in edits] == [("New title", "Old title"),
+                                                                 ("Old title", None)]
+
+
+def test_csv_of_every_story_and_every_clustered_article(server: str) -> None:
+    status, body = get(server, "/tracker/stories.csv", _stream="on")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert status == 200 and len(rows) == N_STORIES
+    assert len({r["id"] for r in rows}) == N_STORIES
+    status, body = get(server, "/tracker/story_articles.csv", _stream="on")
+    articles = list(csv.DictReader(io.StringIO(body)))
+    assert len(articles) == len(_story_rows()[1])
+    assert articles[0]["story_id"] == "1" and articles[0]["url"].startswith("https://")
+
+
+def test_hostile_title_is_escaped(server: str) -> None:
+    for path, params in (("/tracker/stories", {"id": 7}), ("/tracker/story", {"id": 7}),
+                         ("/tracker/articles", {"cluster_id": 7})):
+        status, html = get(server, path, **params)
+        assert status == 200
+        assert "&lt;script&gt;alert(" in html, path
+        assert '<script>alert("pwned")' not in html and "<b>ban</b>" not in html, path
+    feed = get_json(server, "/tracker/stories.json", id=7, _shape="array")
+    assert feed[0]["headline"] == HOSTILE  # stored and served as the same text
+
+
+def test_atom_feed_of_new_stories_for_a_search(server: str) -> None:
+    status, xml = get(server, "/tracker/story_feed.atom", q="facial recognition")
+    assert status == 200 and xml.startswith("<?xml")
+    assert "tag:privacy-news-tracker,2024:story/1<" in xml
+    assert 'href="story?id=1"' in xml and "<script>" not in xml
+
+
+def test_dashboard_chart_page(server: str) -> None:
+    status, html = get(server, "/-/dashboards/activity")
+    assert status == 200 and "New stories and articles per week" in html
+
+
+def test_write_sql_is_refused(server: str, served_db: Path) -> None:
+    for sql in ("DELETE FROM clusters", "UPDATE articles SET title = 'x'",
+                "DROP VIEW stories", "ATTACH DATABASE '/tmp/x.db' AS x"):
+        status, body = get(server, "/tracker.json", sql=sql)
+        assert status == 400, (sql, body[:200])
+    status, body = get(server, "/tracker.json", sql="WITH x AS (SELECT 1) DELETE FROM clusters")
+    assert status in (400, 500)  # rejected by Datasette or by the read-only connection
+    conn = sqlite3.connect(served_db)
+    assert conn.execute("SELECT COUNT(*) FROM clusters").fetchone()[0] == N_STORIES
+    conn.close()
+
+
+def test_sees_writes_made_while_serving(server: str, served_db: Path) -> None:
+    conn = sqlite3.connect(served_db)  # a crawl or clustering run writing to the WAL file
+    conn.execute("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles) "
+                 "VALUES (99999, 'Written while serving', '2030-01-01T00:00:00Z', "
+                 "'2030-01-01T00:00:00Z', 0)")
+    conn.commit()
+    try:
+        rows = get_json(server, "/tracker/stories.json", _shape="array", _size=1)
+        assert rows[0]["headline"] == "Written while serving"
+    finally:
+        conn.execute("DELETE FROM clusters WHERE id = 99999")
+        conn.commit()
+        conn.close()
+
+
+# --- Headless Chromium -----------------------------------------------------------------------------
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _chromium_args(user_dir: str) -> list[str]:
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={user_dir}", "--window-size=1280,1024"]
+
+
+def test_screenshot_of_stories_page_shows_headlines(server: str) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (scripts/test installs it where it can)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "stories.png"
+    shot.unlink(missing_ok=True)
+    url = server + "/tracker/stories"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([browser, *_chromium_args(profile), f"--screenshot={shot}", url],
+                       check=True, capture_output=True, timeout=90)
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([browser, *_chromium_args(profile), "--dump-dom", url], check=True,
+                             capture_output=True, timeout=90, text=True).stdout
+    header = shot.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", header[16:24]) == (1280, 1024)
+    assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+    latest = get_json(server, "/tracker/stories.json", _shape="array", _size=3)
+    for story in latest:
+        assert story["headline"] in dom
