@@ -17,8 +17,8 @@ def to_utc_iso(value: object) -> str | None:
         return None
     if isinstance(value, datetime):
         return _format(value)
-    if isinstance(value, date):
-        return value.isoformat()
+    if isinstance(value, date):  # PyYAML's unquoted 2020-12-07: midnight UTC, as the quoted string
+        return _format(datetime(value.year, value.month, value.day))
     if isinstance(value, str):
         return _parse_string(value.strip())
     raise BadDate(f"expected a date, got {type(value).__name__} {value!r}")

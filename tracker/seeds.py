@@ -83,10 +83,13 @@ class SeedSummary:
 # --- Finding and parsing ---------------------------------------------------------------------------
 
 def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, bool]]:
-    """Files named, and seed files under folders named (recursive), as (path, named_explicitly)."""
+    """Files named, and seed files under folders named (recursive), as (path, named_explicitly).
+
+    Paths are made absolute: a seed file is recorded by its path, and the same file named from
+    another current folder must be the same seed (or its relations would be stored twice)."""
     found: list[tuple[Path, bool]] = []
     for raw in paths:
-        path = Path(raw)
+        path = Path(raw).resolve()
         if path.is_dir():
             found.extend((p, False) for p in sorted(path.rglob("*"))
                          if p.is_file() and p.suffix.lower() in SEED_SUFFIXES)
