@@ -1,0 +1,70 @@
+"""The in-memory clustering (tracker/cluster.py) and the benchmark's scoring."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker.bench_cluster import score, split, synthetic_items, UCI_CSV
+from tracker.cluster import DAY, ClusterOptions, Clusterer, Item, cluster_items, pick_headline, script_of, tokenize
+
+
+def test_tokenize_drops_stop_words_folds_plurals_and_splits_cjk() -> None:
+    assert tokenize("The Regulators fine Acme's cameras") == ["regulator", "fine", "acme", "camera"]
+    assert tokenize("意大利要求") == ["意大", "大利", "利要", "要求"]
+    assert tokenize("") == []
+
+
+@pytest.mark.parametrize("text, script", [("Hello world", "latin"), ("Привет мир", "cyrillic"),
+                                          ("Clearview AI 被意大利要求删除照片", "han"),
+                                          ("イタリア、Clearview AIに", "kana"), ("2024 !!", "")])
+def test_script_of(text: str, script: str) -> None:
+    assert script_of(text) == script
+
+
+def test_stories_close_in_time_cluster_and_old_ones_do_not() -> None:
+    items = [Item(1, 0, "Acme fined over facial recognition cameras"),
+             Item(2, 3600, "Facial recognition cameras cost Acme a fine"),
+             Item(3, 7200, "Senate passes children's privacy bill"),
+             Item(4, 60 * DAY, "Acme fined over facial recognition cameras again")]
+    leaders = {a.item_id: a.leader for a in cluster_items(items)}
+    assert leaders == {1: 1, 2: 1, 3: 3, 4: 4}
+
+
+def test_pinned_items_stand_alone_and_order_is_enforced() -> None:
+    items = [Item(1, 0, "Acme fined"), Item(2, 1, "Acme fined"), Item(3, 2, "Acme fined")]
+    assert [a.leader for a in cluster_items(items, pinned=[2])] == [1, 2, 1]
+    clusterer = Clusterer()
+    clusterer.add(items[1])
+    with pytest.raises(ValueError):
+        clusterer.add(items[0])
+
+
+def test_identical_titles_are_duplicates() -> None:
+    items = [Item(1, 0, "Acme fined over cameras", "Long wire text " * 5),
+             Item(2, 60, "Acme fined over cameras", "Long wire text " * 5)]
+    second = list(cluster_items(items, ClusterOptions()))[1]
+    assert (second.leader, second.duplicate_of, second.similarity) == (1, 1, 1.0)
+
+
+def test_pick_headline_prefers_the_typical_title() -> None:
+    titles = ["Live: Day 2", "Acme fined over cameras", "Acme fined over cameras by regulator",
+              "Regulator fines Acme over cameras"]
+    assert pick_headline(titles) == "Acme fined over cameras"
+    assert pick_headline([]) == "" and pick_headline(["Only"]) == "Only"
+
+
+def test_bcubed_and_pairwise_scores() -> None:
+    perfect = score({1: 1, 2: 1, 3: 3}, {1: "a", 2: "a", 3: "b"})
+    assert perfect.bcubed_f1 == perfect.pair_f1 == 1.0
+    lumped = score({1: 1, 2: 1, 3: 1}, {1: "a", 2: "a", 3: "b"})
+    assert lumped.bcubed_r == 1.0 and lumped.bcubed_p == pytest.approx(5 / 9)
+    assert lumped.pair_p == pytest.approx(1 / 3)
+
+
+def test_split_is_fixed_and_synthetic_items_are_reproducible() -> None:
+    if not UCI_CSV.exists():
+        pytest.skip("UCI sample missing")
+    rows = [(Item(i, i), str(i % 3)) for i in range(10)]
+    assert split(rows) == split(rows) and len(split(rows)[0]) == 5
+    first = [i.title for i, _ in synthetic_items(50)]
+    assert first == [i.title for i, _ in synthetic_items(50)] and len(first) == 50
