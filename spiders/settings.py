@@ -19,6 +19,8 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
+# A robots.txt Crawl-delay is a minimum; Scrapy's default 0.5x-1.5x randomisation would undercut it.
+RANDOMIZE_DOWNLOAD_DELAY = False
 AUTOTHROTTLE_ENABLED = True  # served by our subclass (EXTENSIONS below), which honours Crawl-delay
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
