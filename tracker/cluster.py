@@ -111,6 +111,8 @@ class _Cluster:
 def script_of(text: str) -> str:
     """The script of `text` ("latin", "cyrillic", "han", "kana", "arabic", ...; "" if none): the most
     common non-Latin one if it makes a fifth of the letters, else Latin."""
+    if text.isascii():
+        return "latin" if any(c.isalpha() for c in text) else ""
     counts: Counter[str] = Counter()
     for char in text:
         if char.isalpha():

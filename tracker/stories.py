@@ -218,10 +218,13 @@ def _affected_groups(db: store.Database, touched: set[int]) -> list[list[tuple[i
     while True:
         groups = [_group_articles(db, leaders) for leaders in _groups(db, touched)]
         old = sorted({c for group in groups for _, _, c in group if c is not None})
-        marks = ",".join("?" * len(old))
-        more = {int(r[0]) for r in db.conn.execute(
-            f"SELECT DISTINCT story_leader FROM articles WHERE cluster_id IN ({marks}) "
-            "AND story_leader IS NOT NULL", old)} - touched
+        more: set[int] = set()
+        for at in range(0, len(old), 500):  # SQLite caps the number of parameters
+            chunk = old[at:at + 500]
+            more.update(int(r[0]) for r in db.conn.execute(
+                f"SELECT DISTINCT story_leader FROM articles WHERE cluster_id IN ({','.join('?' * len(chunk))}) "
+                "AND story_leader IS NOT NULL", chunk))
+        more -= touched
         if not more:
             return groups
         touched = touched | more
