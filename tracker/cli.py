@@ -229,3 +229,16 @@ def bench_cluster_cmd(scale: int) -> None:
     from tracker.bench_cluster import report_lines
 
     _print_lines(report_lines(scale), err=False)
+
+
+@bench.command("extract")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Benchmark folder (default: ../shared/corpora/article-extraction-benchmark).")
+@click.option("--workers", type=int, default=2, show_default=True, help="Pool size for the pooled run (0: skip).")
+def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
+    """Extraction F1 (shingles) and pages/s: ours against plain trafilatura, on the benchmark's 181 pages."""
+    from tracker.bench_extract import DEFAULT_CORPUS, run_extract_bench
+
+    for s in run_extract_bench(corpus or DEFAULT_CORPUS, workers):
+        click.echo(f"{s.name:28} F1 {s.f1:.3f}  precision {s.precision:.3f}  recall {s.recall:.3f}  "
+                   f"{s.pages_per_second:6.1f} pages/s  ({s.failures} failed)")
