@@ -6,14 +6,17 @@ import asyncio
 import ipaddress
 import logging
 import socket
+import time
 from typing import Any
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
+
+from tracker.db import load_hosts, open_db, save_hosts
 
 logger = logging.getLogger(__name__)
 
@@ -117,3 +120,45 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(request))
         return result
+
+
+class HostMemoryMiddleware:
+    """Per-host politeness across runs: the time of the last request to each host and its delay
+    are kept in the database, so a new run's first request to a host still waits out the delay
+    the previous run owed it (an hourly job must not burst a host it just left)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.db_path = crawler.settings.get("TRACKER_DB")
+        self.default_delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
+        self.previous: dict[str, tuple[float, float]] = {}
+        self.seen: dict[str, float] = {}
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HostMemoryMiddleware:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Spider) -> None:
+        db = open_db(self.db_path)
+        self.previous = load_hosts(db)
+        db.close()
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        host = urlparse_cached(request).hostname or ""
+        if host not in self.seen and host in self.previous:
+            last, delay = self.previous[host]
+            wait = last + delay - time.time()
+            if wait > 0:
+                await asyncio.sleep(min(wait, 600.0))
+        self.seen[host] = time.time()
+        return None
+
+    def spider_closed(self, spider: Spider) -> None:
+        slots = self.crawler.engine.downloader.slots if self.crawler.engine else {}
+        hosts = {host: (at, max(self.default_delay, getattr(slots.get(host), "delay", 0.0)))
+                 for host, at in self.seen.items()}
+        db = open_db(self.db_path)
+        save_hosts(db, hosts)
+        db.close()

@@ -51,6 +51,7 @@ TRACKER_ALLOWED_NETWORKS: list[str] = []  # e.g. ["127.0.0.0/8"] for a local mir
 
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.PublicAddressMiddleware": 50,  # before robots.txt: its fetch is checked too
+    "spiders.middlewares.HostMemoryMiddleware": 60,  # waits out the delay a previous run owed a host
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
 }

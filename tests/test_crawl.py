@@ -307,3 +307,19 @@ def test_bad_recrawl_duration_is_a_clear_error(tmp_path: Path) -> None:
     result = tracker(tmp_path, "crawl", "--db", str(tmp_path / "t.db"), "--recrawl-after", "soon")
     assert result.returncode != 0
     assert "not a duration: 'soon'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_host_delay_holds_across_runs(newssite: Any, tmp_path: Path) -> None:
+    newssite.reset()
+    newssite.set_crawl_delay(4)
+    db = tmp_path / "t.db"
+    settings = ["DOWNLOAD_DELAY=0.1" if s == "DOWNLOAD_DELAY=0" else s for s in FAST]
+    import_urls(tmp_path, db, newssite, ["/gen/201.html"])
+    assert tracker(tmp_path, "crawl", "--db", str(db), *settings).returncode == 0
+    import_urls(tmp_path, db, newssite, ["/gen/202.html"])
+    assert tracker(tmp_path, "crawl", "--db", str(db), *settings).returncode == 0
+    newssite.set_crawl_delay(0)
+    times = {e["path"]: e["time"] for e in newssite.log() if e["path"].startswith("/gen/")}
+    assert times["/gen/202.html"] - times["/gen/201.html"] >= 3.9
+    host = query(db, "SELECT delay FROM hosts WHERE host = '127.0.0.1'")
+    assert host and host[0][0] >= 4

@@ -231,6 +231,29 @@ def bench_cluster_cmd(scale: int) -> None:
     _print_lines(report_lines(scale), err=False)
 
 
+@bench.command("serve")
+@click.option("--articles", type=int, default=1_000_000, show_default=True, help="Synthetic articles.")
+@click.option("--requests", type=int, default=40, show_default=True, help="Timed requests per page.")
+@click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
+              help="Database to build or reuse (default: one in the temp folder, kept for reruns).")
+def bench_serve_cmd(articles: int, requests: int, db: str | None) -> None:
+    """Latency (p50/p95) of the real Datasette server over N synthetic articles."""
+    from tracker.bench_serve import BenchOptions, run_bench
+
+    options = BenchOptions(articles=articles, requests=requests, db_path=Path(db) if db else None)
+    _print_lines(run_bench(options), err=False)
+
+
+@bench.command("crawl")
+@click.option("--copies", type=int, default=4, show_default=True,
+              help="How many times each of the 181 benchmark pages is served (distinct URLs).")
+def bench_crawl_cmd(copies: int) -> None:
+    """Crawl real pages from 127.0.0.1 end to end; pages/s against plain trafilatura, peak memory."""
+    from tracker.bench_crawl import run_crawl_bench
+
+    _print_lines(run_crawl_bench(copies), err=False)
+
+
 @bench.command("extract")
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Benchmark folder (default: ../shared/corpora/article-extraction-benchmark).")
@@ -242,3 +265,29 @@ def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
     for s in run_extract_bench(corpus or DEFAULT_CORPUS, workers):
         click.echo(f"{s.name:28} F1 {s.f1:.3f}  precision {s.precision:.3f}  recall {s.recall:.3f}  "
                    f"{s.pages_per_second:6.1f} pages/s  ({s.failures} failed)")
+
+
+@main.command("run")
+@click.argument("seed_paths", nargs=-1, type=click.Path(), metavar="[SEEDS]...")
+@click.option("--limit", type=int, default=0, help="Fetch at most N due articles (0: all).")
+@click.option("--recrawl-after", metavar="DURATION", help="Also revisit articles fetched longer ago (6h, 2d).")
+@click.option("--allow-private", is_flag=True, help="Allow loopback/private/link-local targets.")
+@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy or TRACKER_ setting.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every stage, also on a terminal.")
+@db_option
+def run_cmd(seed_paths: tuple[str, ...], limit: int, recrawl_after: str | None, allow_private: bool,
+            settings: tuple[str, ...], verbose: bool, db_path: Path) -> None:
+    """The scheduled job: load seeds (default: seeds/), crawl what is due, cluster. One at a time."""
+    from tracker.config import DEFAULT_SEEDS
+    from tracker.crawl import crawl_settings
+    from tracker.job import run_job
+    from tracker.progress import configure_logging, progress_bar
+
+    configure_logging(verbose)
+    overrides = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings))
+    with progress_bar() as progress:
+        s = run_job(db_path, seed_paths or (str(DEFAULT_SEEDS),), overrides, progress)
+    _print_lines([f"Error: {e}" for e in s.seed_errors])
+    click.echo(f"run {s.run_id} {s.status}: {s.seeds} seed files, {s.new_articles} new articles, "
+               f"{s.due} due, {s.fetched} fetched, {s.failed} failed, {s.refused} refused, "
+               f"{s.new_stories} new and {s.grown_stories} grown stories")

@@ -7,8 +7,10 @@ WARC import need no network and no Scrapy: they feed archived responses to the s
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -16,7 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from tracker import db as store
 from tracker.config import PROJECT_ROOT
@@ -43,18 +45,16 @@ class CrawlJob:
 
 @dataclass
 class CrawlSummary:
+    """Attempts by outcome, and articles by how their attempts ended: fetched (one attempt
+    succeeded), refused (refused and none succeeded), failed (the rest)."""
+
     due: int = 0
     attempts: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    fetched: int = 0
+    failed: int = 0
+    refused: int = 0
     exit_code: int = 0
-
-    @property
-    def fetched(self) -> int:
-        return sum(self.outcomes.get(k, 0) for k in ("ok", "unchanged", "not_modified"))
-
-    @property
-    def failed(self) -> int:
-        return self.attempts - self.fetched - self.outcomes.get("refused", 0)
 
 
 def due_article_ids(db: store.Database, limit: int = 0, recrawl_after: str | None = None,
@@ -117,38 +117,92 @@ def crawl_settings(db_path: Path, limit: int = 0, recrawl_after: str | None = No
     return settings
 
 
-def run_crawl(db_path: Path, settings: dict[str, str], log_file: Path | None = None) -> CrawlSummary:
-    """Run the spider in a child process over the due articles; summarise the attempts it made."""
+def run_crawl(db_path: Path, settings: dict[str, str], log_file: Path | None = None,
+              progress: Callable[[str, int, int], None] | None = None) -> CrawlSummary:
+    """Run the spider in a child process over the due articles; summarise the attempts it made.
+    `progress(stage, done, total)` is called as attempts land in the database."""
     db = store.open_db(db_path)
     summary = CrawlSummary(due=len(due_article_ids(db, int(settings.get("TRACKER_LIMIT", 0) or 0),
                                                    settings.get("TRACKER_RECRAWL_AFTER"))))
-    started = store.now_iso()
     last_id = db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM fetches").fetchone()[0]
+
+    def attempts() -> Counter[str]:
+        return Counter(dict(db.conn.execute(
+            "SELECT outcome, COUNT(*) FROM fetches WHERE id > ? GROUP BY outcome", [last_id]).fetchall()))
+
     if summary.due:
-        summary.exit_code = _run_child(settings, log_file)
-    outcomes = Counter(dict(db.conn.execute(
-        "SELECT outcome, COUNT(*) FROM fetches WHERE id > ? GROUP BY outcome", [last_id]).fetchall()))
+        watch = (lambda: progress("crawl", sum(attempts().values()), summary.due)) if progress else None
+        summary.exit_code = _run_child(settings, log_file, watch)
+    outcomes = attempts()
     summary.outcomes = dict(outcomes)
     summary.attempts = sum(outcomes.values())
+    _tally(summary, db.conn.execute("SELECT article_id, outcome FROM fetches WHERE id > ?", [last_id]))
     db.close()
-    logger.info("crawl started %s: %d due, %d attempts", started, summary.due, summary.attempts)
-    if summary.exit_code not in (0,):
+    if summary.exit_code != 0:
         raise CrawlError(f"the crawl process failed with exit status {summary.exit_code}"
                          + (f" (see {log_file})" if log_file else ""))
     return summary
 
 
-def _run_child(settings: dict[str, str], log_file: Path | None) -> int:
+def _tally(summary: CrawlSummary, attempts: Iterable[tuple[int, str]]) -> None:
+    """Count articles by how their attempts ended (see CrawlSummary)."""
+    by_article: dict[int, set[str]] = {}
+    for article_id, outcome in attempts:
+        by_article.setdefault(article_id, set()).add(outcome)
+    for seen in by_article.values():
+        if seen & {"ok", "unchanged", "not_modified"}:
+            summary.fetched += 1
+        elif "refused" in seen:
+            summary.refused += 1
+        else:
+            summary.failed += 1
+
+
+def _run_child(settings: dict[str, str], log_file: Path | None,
+               watch: Callable[[], None] | None = None) -> int:
     cmd = [sys.executable, "-m", "spiders.run"]
     for name, value in settings.items():
         cmd += ["-s", f"{name}={value}"]
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE=SETTINGS_MODULE)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    if log_file is None:
-        return subprocess.run(cmd, env=env, check=False).returncode
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        return subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    log = None
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log = log_file.open("ab")
+    try:
+        child = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
+                                 preexec_fn=_die_with_parent)
+        return _wait(child, watch)
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _wait(child: subprocess.Popen[bytes], watch: Callable[[], None] | None) -> int:
+    try:
+        while True:
+            try:
+                return child.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if watch:
+                    watch()
+    except BaseException:
+        child.terminate()  # interrupted (Ctrl-C, SIGTERM): stop the crawl too, cleanly
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        raise
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed if the parent dies (even by kill -9), so that no orphan crawl
+    writes on after the job that owned the lock is gone."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux: the lock still protects the next run's start
 
 
 # --- replay and import of WARC files ---------------------------------------------------------------
@@ -163,12 +217,18 @@ def replay_warcs(db: store.Database, paths: Iterable[str | os.PathLike[str]], cr
 
     policy = policy or RecrawlPolicy()
     outcomes: Counter[str] = Counter()
+    summary = CrawlSummary()
+    seen: list[tuple[int, str]] = []
     with ExtractorPool(workers=workers) as pool:
         for page, future in _windowed(pool, (p for path in paths for p in iter_warc_pages(path))):
             extraction = _result(future) if future is not None else None
-            _, outcome = save_page(db, page, extraction, policy, create=create)
+            article_id, outcome = save_page(db, page, extraction, policy, create=create)
             outcomes[outcome] += 1
-    return CrawlSummary(attempts=sum(outcomes.values()), outcomes=dict(outcomes))
+            if article_id is not None:
+                seen.append((article_id, outcome))
+    summary.attempts, summary.outcomes = sum(outcomes.values()), dict(outcomes)
+    _tally(summary, seen)
+    return summary
 
 
 def _windowed(pool: Any, pages: Iterator[Any], window: int = 16) -> Iterator[tuple[Any, Future[Any] | None]]:

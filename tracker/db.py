@@ -101,6 +101,10 @@ TABLES: dict[str, dict[str, Any]] = {
                     "cluster_b": int, "at": str, "article_b": int},
         "pk": "id",
     },
+    "hosts": {  # per-host politeness that outlives one crawl process
+        "columns": {"host": str, "last_request_at": float, "delay": float},
+        "pk": "host",
+    },
     "runs": {
         "columns": {"id": int, "started_at": str, "ended_at": str, "status": str, "pid": int,
                     "host": str, "seeds": int, "new_articles": int, "fetched": int, "failed": int,
@@ -127,6 +131,11 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("articles", ("story_leader",), False),
     ("articles", ("story_at",), False),
     ("articles", ("cluster_id", "published"), False),  # a story's articles in order (Datasette)
+    ("articles", ("language",), False),  # Datasette's language facet, without a table scan
+    # Covers the `stories` view in its order: Datasette counts it and pages through it by offset,
+    # which on SQLite 3.40 reads every row of the ordered view (1 s at 280,000 stories, 0.15 s so).
+    ("clusters", ("merged_into", "last_seen", "id", "headline", "first_seen", "n_articles",
+                  "n_publishers", "publishers"), False),
 ]
 
 FTS: dict[str, list[str]] = {"articles": ["title", "excerpt", "text"]}
@@ -398,6 +407,20 @@ def _row(db: Database, table: str, pk: Any) -> dict[str, Any]:
 
 
 # --- Reading ---------------------------------------------------------------------------------------
+
+def load_hosts(db: Database) -> dict[str, tuple[float, float]]:
+    """host -> (last request as epoch seconds, delay in seconds) from earlier crawls."""
+    return {h: (float(t or 0), float(d or 0)) for h, t, d in
+            db.conn.execute("SELECT host, last_request_at, delay FROM hosts")}
+
+
+def save_hosts(db: Database, hosts: dict[str, tuple[float, float]]) -> None:
+    with transaction(db):
+        db.conn.executemany(
+            "INSERT INTO hosts (host, last_request_at, delay) VALUES (?, ?, ?) ON CONFLICT(host) "
+            "DO UPDATE SET last_request_at = excluded.last_request_at, delay = excluded.delay",
+            [(h, t, d) for h, (t, d) in hosts.items()])
+
 
 def table_counts(db: Database) -> dict[str, int]:
     """Rows per declared table."""

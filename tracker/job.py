@@ -1,0 +1,178 @@
+"""`tracker run`: the scheduled job. Seeds -> crawl -> stories, under a per-database lock, recorded
+in the `runs` table, safe to kill at any moment and to rerun.
+
+The lock is an advisory `flock` on `<db>.lock`: the kernel drops it when the holder dies, however
+it dies, so a killed run can never leave a lock that blocks the next one. The file also holds the
+holder's pid and start time, for the message a second run prints.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, Sequence
+
+from tracker import db as store
+from tracker.errors import LockHeldError, TrackerError
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class RunSummary:
+    run_id: int = 0
+    status: str = "running"
+    seeds: int = 0
+    seed_errors: list[str] = field(default_factory=list)
+    new_articles: int = 0
+    due: int = 0
+    fetched: int = 0
+    failed: int = 0
+    refused: int = 0
+    new_stories: int = 0
+    grown_stories: int = 0
+    took_over: str | None = None
+
+
+# --- the lock --------------------------------------------------------------------------------------
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".lock")
+
+
+@contextmanager
+def run_lock(db_path: Path) -> Iterator[str | None]:
+    """Hold the database's run lock; yields a note if a dead run's lock was taken over.
+    Raises LockHeldError naming the holder if a live run has it."""
+    path = lock_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeldError(_held_message(db_path, _read_holder(handle))) from None
+        previous = _read_holder(handle)
+        _write_holder(handle)
+        yield _stale_note(previous)
+        handle.seek(0)
+        handle.truncate()  # a clean end leaves no holder behind; a killed run leaves its pid
+    finally:
+        handle.close()  # closing releases the flock
+
+
+def _read_holder(handle: IO[str]) -> dict[str, Any]:
+    handle.seek(0)
+    try:
+        return json.loads(handle.read() or "{}")
+    except json.JSONDecodeError:
+        return {}
+
+
+def _write_holder(handle: IO[str]) -> None:
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": store.now_iso()}))
+    handle.flush()
+
+
+def _held_message(db_path: Path, holder: dict[str, Any]) -> str:
+    return (f"{db_path}: another run holds the lock since {holder.get('since', '?')}, "
+            f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}; not starting")
+
+
+def _stale_note(previous: dict[str, Any]) -> str | None:
+    if not previous.get("pid"):
+        return None
+    return f"took over the lock of pid {previous['pid']} (since {previous.get('since')}), which is gone"
+
+
+# --- the runs table --------------------------------------------------------------------------------
+
+def start_run(db: store.Database) -> int:
+    """Record a new run; runs left 'running' by a killed job are marked 'interrupted'."""
+    with store.transaction(db):
+        db.conn.execute("UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?) "
+                        "WHERE status = 'running'", [store.now_iso()])
+        cursor = db.conn.execute(
+            "INSERT INTO runs (started_at, status, pid, host) VALUES (?, 'running', ?, ?)",
+            [store.now_iso(), os.getpid(), socket.gethostname()])
+    return int(cursor.lastrowid)
+
+
+def finish_run(db: store.Database, summary: RunSummary, status: str, errors: Sequence[str] = ()) -> None:
+    summary.status = status
+    with store.transaction(db):
+        db.conn.execute(
+            "UPDATE runs SET ended_at = ?, status = ?, seeds = ?, new_articles = ?, fetched = ?, "
+            "failed = ?, refused = ?, new_stories = ?, grown_stories = ?, errors = ? WHERE id = ?",
+            [store.now_iso(), status, summary.seeds, summary.new_articles, summary.fetched,
+             summary.failed, summary.refused, summary.new_stories, summary.grown_stories,
+             "\n".join(errors)[:20000] or None, summary.run_id])
+
+
+# --- the job ---------------------------------------------------------------------------------------
+
+def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_overrides: dict[str, str],
+            progress: Progress | None = None, log_dir: Path | None = None) -> RunSummary:
+    """Load seeds, crawl what is due, cluster; one run at a time per database."""
+    with run_lock(db_path) as took_over:
+        db = store.open_db(db_path)
+        summary = RunSummary(run_id=start_run(db), took_over=took_over)
+        if took_over:
+            logger.warning("%s", took_over)
+        try:
+            _stages(db, db_path, seed_paths, crawl_overrides, summary, progress, log_dir)
+        except BaseException as exc:
+            finish_run(db, summary, "failed", [f"{type(exc).__name__}: {exc}"])
+            raise
+        finish_run(db, summary, "completed", summary.seed_errors)
+        db.close()
+    return summary
+
+
+def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.PathLike[str]],
+            overrides: dict[str, str], summary: RunSummary, progress: Progress | None,
+            log_dir: Path | None) -> None:
+    from tracker.crawl import crawl_settings, run_crawl
+    from tracker.seeds import load_seeds
+
+    seeds = load_seeds(db, seed_paths)
+    summary.seeds, summary.seed_errors, summary.new_articles = seeds.loaded, seeds.errors, seeds.new_articles
+    logger.info("run=%d stage=seeds files=%d loaded=%d errors=%d new_articles=%d", summary.run_id,
+                seeds.files, seeds.loaded, len(seeds.errors), seeds.new_articles)
+    settings = crawl_settings(db_path, overrides=overrides, run_id=summary.run_id)
+    log_file = (log_dir or db_path.parent / "logs") / f"crawl-run{summary.run_id}.log"
+    crawl = run_crawl(db_path, settings, log_file=log_file, progress=progress)
+    summary.due, summary.fetched, summary.failed = crawl.due, crawl.fetched, crawl.failed
+    summary.refused = crawl.refused
+    logger.info("run=%d stage=crawl due=%d fetched=%d failed=%d refused=%d log=%s", summary.run_id,
+                crawl.due, crawl.fetched, crawl.failed, summary.refused, log_file)
+    _cluster(db, summary)
+
+
+def _cluster(db: store.Database, summary: RunSummary) -> None:
+    from tracker.stories import cluster_articles
+
+    before = dict(db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL"))
+    result = cluster_articles(db)
+    after = dict(db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL"))
+    summary.new_stories = sum(1 for cid in after if cid not in before)
+    summary.grown_stories = sum(1 for cid, n in after.items() if cid in before and n > (before[cid] or 0))
+    logger.info("run=%d stage=cluster articles=%d stories=%d new=%d grown=%d", summary.run_id,
+                result.articles, result.clusters, summary.new_stories, summary.grown_stories)
+
+
+def check_db_writable(db_path: Path) -> None:
+    """Fail early, naming the file, if the database folder cannot be written."""
+    folder = db_path.parent if str(db_path.parent) else Path(".")
+    if folder.exists() and not os.access(folder, os.W_OK):
+        raise TrackerError(f"{folder}: folder of the database is not writable")
