@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -45,7 +46,10 @@ def _story_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
             title = headline if k == 0 else f"Story {story:04d} follow-up {k}"
             text = ("Police trial live facial recognition cameras in London" if story == 1
                     else f"Regulators discuss cookies and consent, item {article_id}")
-            articles.append((article_id, f"https://news{k}.example/{story}/{article_id}", title,
+            url = f"https://news{k}.example/{story}/{article_id}"
+            if story == 7 and k == 1:
+                url = "javascript:alert(document.cookie)//hostile"  # a seed can carry anything
+            articles.append((article_id, url, title,
                              f"excerpt {article_id}", text, f"{day}T0{k}:00:00Z",
                              PUBLISHERS[(story + k) % 4], "en" if article_id % 5 else "fr",
                              json.dumps(["Privacy", "AI"] if story % 2 else ["Privacy"]), story))
@@ -92,12 +96,11 @@ def _wait_for_url(log: Path, proc: subprocess.Popen[bytes], timeout: float = 30)
     raise AssertionError(f"tracker serve did not start:\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="module")
-def server(served_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def serving(db_path: Path, log: Path) -> Iterator[str]:
     """A real `tracker serve` process on 127.0.0.1, port 0; yields its base URL (read back)."""
-    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tracker", "serve", "--db", str(served_db),
+        proc = subprocess.Popen([sys.executable, "-m", "tracker", "serve", "--db", str(db_path),
                                  "--port", "0"], stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
@@ -109,6 +112,12 @@ def server(served_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(served_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(served_db, tmp_path_factory.mktemp("serve-log") / "serve.log") as base:
+        yield base
 
 
 def get(base: str, path: str, **params: Any) -> tuple[int, str]:
@@ -241,6 +250,9 @@ def test_hostile_title_is_escaped(server: str) -> None:
         assert status == 200
         assert "&lt;script&gt;alert(" in html, path
         assert '<script>alert("pwned")' not in html and "<b>ban</b>" not in html, path
+        assert 'href="javascript:' not in html, path
+        if path != "/tracker/stories":  # pages listing URLs show this one as text, not as a link
+            assert "javascript:alert(document.cookie)" in html, path
     feed = get_json(server, "/tracker/stories.json", id=7, _shape="array")
     assert feed[0]["headline"] == HOSTILE  # stored and served as the same text
 
@@ -282,6 +294,25 @@ def test_sees_writes_made_while_serving(server: str, served_db: Path) -> None:
         conn.execute("DELETE FROM clusters WHERE id = 99999")
         conn.commit()
         conn.close()
+
+
+def test_given_seed_stories_served_end_to_end(shared_dir: Path, tmp_path: Path) -> None:
+    from tracker.seeds import load_seeds
+    from tracker.stories import cluster_articles
+
+    path = tmp_path / "given.db"
+    db = open_db(path)
+    load_seeds(db, [str(shared_dir / "seeds" / "given")])
+    cluster_articles(db)
+    live = db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL").fetchall()
+    db.conn.close()
+    with serving(path, tmp_path / "serve.log") as base:
+        stories = get_json(base, "/given/stories.json", _shape="array")
+        assert sorted((s["id"], s["n_articles"]) for s in stories) == sorted(live)
+        for story_id, n_articles in live:
+            assert len(get_json(base, "/given/story.json", id=story_id, _shape="array")) == n_articles
+        hits = get_json(base, "/given/search.json", q="Facewatch", _shape="array")
+        assert hits and {h["story_id"] for h in hits} <= {s["id"] for s in stories}
 
 
 # --- Headless Chromium -----------------------------------------------------------------------------
