@@ -29,13 +29,14 @@ def warc_folder(settings: Any) -> Path:
 class ArchivePipeline:
     """Every response (not errors: they have none) goes to a size-rotated WARC file."""
 
-    def __init__(self, folder: Path, max_bytes: int) -> None:
-        self.archive = WarcArchive(folder, max_bytes)
+    def __init__(self, folder: Path, max_bytes: int, level: int) -> None:
+        self.archive = WarcArchive(folder, max_bytes, level=level)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
         settings = crawler.settings
-        return cls(warc_folder(settings), settings.getint("TRACKER_WARC_MAX_BYTES"))
+        return cls(warc_folder(settings), settings.getint("TRACKER_WARC_MAX_BYTES"),
+                   settings.getint("TRACKER_WARC_GZIP_LEVEL"))
 
     def process_item(self, item: PageResult, spider: Spider | None = None) -> PageResult:
         if item.status is not None:
