@@ -323,3 +323,35 @@ def test_host_delay_holds_across_runs(newssite: Any, tmp_path: Path) -> None:
     assert times["/gen/202.html"] - times["/gen/201.html"] >= 3.9
     host = query(db, "SELECT delay FROM hosts WHERE host = '127.0.0.1'")
     assert host and host[0][0] >= 4
+
+
+def test_tls_certificates_are_verified(tmp_path: Path) -> None:
+    """A self-signed HTTPS server on 127.0.0.1: the crawl refuses its certificate."""
+    import http.server
+    import shutil
+    import ssl
+    import threading
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command not available to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True,
+                   capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        db = tmp_path / "t.db"
+        url = f"https://127.0.0.1:{server.server_address[1]}/index.html"
+        jsonl = tmp_path / "u.jsonl"
+        jsonl.write_text(json.dumps({"url": url}) + "\n")
+        assert tracker(tmp_path, "import", str(jsonl), "--db", str(db)).returncode == 0
+        assert tracker(tmp_path, "crawl", "--db", str(db), *FAST, "-s", "RETRY_TIMES=0").returncode == 0
+    finally:
+        server.shutdown()
+    row = query(db, "SELECT outcome, error_class, error_message FROM fetches")
+    assert len(row) == 1 and row[0][0] == "network_error"
+    assert "certificate" in (row[0][2] or "").lower() or "ssl" in (row[0][1] or "").lower(), row

@@ -143,8 +143,9 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
             overrides: dict[str, str], summary: RunSummary, progress: Progress | None,
             log_dir: Path | None) -> None:
     from tracker.crawl import crawl_settings, run_crawl
-    from tracker.seeds import load_seeds
+    from tracker.seeds import load_seeds, require_paths
 
+    require_paths(seed_paths)
     seeds = load_seeds(db, seed_paths)
     summary.seeds, summary.seed_errors, summary.new_articles = seeds.loaded, seeds.errors, seeds.new_articles
     logger.info("run=%d stage=seeds files=%d loaded=%d errors=%d new_articles=%d", summary.run_id,

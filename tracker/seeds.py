@@ -95,9 +95,19 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path,
                          if p.is_file() and p.suffix.lower() in SEED_SUFFIXES)
         elif path.is_file():
             found.append((path, True))
-        else:
-            raise SeedError(f"{path}: no such file or folder")
     return found
+
+
+def missing_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """One error line per path that names no file or folder."""
+    return [f"{Path(raw).resolve()}: no such file or folder" for raw in paths if not Path(raw).exists()]
+
+
+def require_paths(paths: Iterable[str | os.PathLike[str]]) -> None:
+    """SeedError naming every missing path (a scheduled job must not run on a mistyped folder)."""
+    missing = missing_paths(paths)
+    if missing:
+        raise SeedError("; ".join(missing))
 
 
 def load_seed_file(path: str | os.PathLike[str]) -> SeedDoc:
@@ -292,6 +302,8 @@ def load_seeds(db: store.Database, paths: Iterable[str | os.PathLike[str]]) -> S
 
 def _parsed(paths: Iterable[str | os.PathLike[str]], summary: SeedSummary,
             known: dict[str, str] | None = None) -> Iterator[SeedDoc]:
+    paths = list(paths)
+    summary.errors.extend(missing_paths(paths))
     found = find_seed_files(paths)
     explicit = {p for p, named in found if named}
     summary.files = len(found)
