@@ -157,14 +157,18 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
     summary.refused = crawl.refused
     logger.info("run=%d stage=crawl due=%d fetched=%d failed=%d refused=%d log=%s", summary.run_id,
                 crawl.due, crawl.fetched, crawl.failed, summary.refused, log_file)
-    _cluster(db, summary)
+    _cluster(db, summary, progress)
 
 
-def _cluster(db: store.Database, summary: RunSummary) -> None:
+def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:
     from tracker.stories import cluster_articles
 
     before = dict(db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL"))
+    if progress:
+        progress("cluster", 0, 1)
     result = cluster_articles(db)
+    if progress:
+        progress("cluster", 1, 1)
     after = dict(db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL"))
     summary.new_stories = sum(1 for cid in after if cid not in before)
     summary.grown_stories = sum(1 for cid, n in after.items() if cid in before and n > (before[cid] or 0))
