@@ -281,6 +281,17 @@ def test_write_sql_is_refused(server: str, served_db: Path) -> None:
     conn.close()
 
 
+def test_settings_limit_time_and_rows(server: str) -> None:
+    settings = get_json(server, "/-/settings.json")
+    assert settings["sql_time_limit_ms"] == 3000 and settings["default_page_size"] == 50
+    assert settings["max_returned_rows"] == 1000 and settings["allow_download"] is False
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c"
+    status, body = get(server, "/tracker.json", sql=endless, _timelimit=50)
+    assert status == 400 and "interrupted" in body.lower()
+    rows = get_json(server, "/tracker.json", sql="SELECT * FROM articles", _shape="objects")
+    assert len(rows["rows"]) == 1000 and rows["truncated"]
+
+
 def test_sees_writes_made_while_serving(server: str, served_db: Path) -> None:
     conn = sqlite3.connect(served_db)  # a crawl or clustering run writing to the WAL file
     conn.execute("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles) "

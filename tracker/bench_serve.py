@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import signal
@@ -227,6 +228,7 @@ def run_bench(options: BenchOptions) -> list[str]:
     n_stories = store.open_db(path, create=False).execute("SELECT MAX(id) FROM clusters").fetchone()[0]
     lines.append(f"{n_stories:,} stories, {path.stat().st_size / 1e9:.2f} GB")
     proc, base = start_server(path, path.with_suffix(".serve.log"))
+    lines.append(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     try:
         rng = random.Random(options.seed)
         for name, paths in page_cases(path.stem, n_stories, rng).items():
@@ -234,4 +236,5 @@ def run_bench(options: BenchOptions) -> list[str]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+    lines.append(f"load average after: {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
     return lines
