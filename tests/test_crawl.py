@@ -7,6 +7,7 @@ TRACKER_ALLOWED_NETWORKS=127.0.0.0/8 only, so a redirect to any other address is
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -355,3 +356,34 @@ def test_tls_certificates_are_verified(tmp_path: Path) -> None:
     row = query(db, "SELECT outcome, error_class, error_message FROM fetches")
     assert len(row) == 1 and row[0][0] == "network_error"
     assert "certificate" in (row[0][2] or "").lower() or "ssl" in (row[0][1] or "").lower(), row
+
+
+def test_same_page_under_two_urls_is_marked_duplicate_by_cluster(crawled: dict[str, Any], tmp_path: Path) -> None:
+    db = tmp_path / "copy.db"
+    source = open_db(crawled["db"])
+    source.conn.execute("VACUUM INTO ?", [str(db)])  # leave the shared crawl's rows as they were
+    source.close()
+    assert tracker(tmp_path, "cluster", "--db", str(db)).returncode == 0
+    one, two = article(db, "/dup/one.html"), article(db, "/dup/two.html")
+    assert {one["duplicate_of"], two["duplicate_of"]} == {None, min(one["id"], two["id"])}
+    assert one["cluster_id"] == two["cluster_id"] is not None
+
+
+def test_warc_files_rotate_by_size_and_read_back(tmp_path: Path) -> None:
+    from tracker.warc import WarcArchive, iter_warc_pages
+
+    archive = WarcArchive(tmp_path / "warc", max_bytes=8_000)
+    body = ("<html><body>" + os.urandom(6000).hex() + "</body></html>").encode()  # incompressible
+    for n in range(6):
+        page = PageResult(url=f"https://example.org/{n}", requested_at="2026-01-01T00:00:00Z",
+                          status=200, final_url=f"https://example.org/{n}",
+                          headers={"content-type": "text/html", "content-encoding": "gzip"},
+                          body=body + str(n).encode(), redirects=[f"https://example.org/r{n}"])
+        archive.write(page, {"User-Agent": "test"})
+    archive.close()
+    files = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    assert len(files) >= 3
+    pages = [p for f in files for p in iter_warc_pages(f)]
+    assert [p.url for p in pages] == [f"https://example.org/{n}" for n in range(6)]
+    assert pages[3].body.endswith(b"3") and pages[3].redirects == ["https://example.org/r3"]
+    assert "content-encoding" not in pages[3].headers  # the body kept is the decoded one
