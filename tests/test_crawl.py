@@ -387,3 +387,82 @@ def test_warc_files_rotate_by_size_and_read_back(tmp_path: Path) -> None:
     assert [p.url for p in pages] == [f"https://example.org/{n}" for n in range(6)]
     assert pages[3].body.endswith(b"3") and pages[3].redirects == ["https://example.org/r3"]
     assert "content-encoding" not in pages[3].headers  # the body kept is the decoded one
+
+
+# --- the full-text index stays in step with articles (its triggers fire only on indexed columns) ---
+
+def fts_in_sync(db: Any) -> bool:
+    """FTS5's own check that the external-content index matches the articles table exactly."""
+    import sqlite3
+
+    try:
+        db.conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.DatabaseError:
+        return False
+    return True
+
+
+def search(db: Any, term: str) -> list[int]:
+    return [r[0] for r in db.conn.execute(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid", [term])]
+
+
+def test_fts_follows_text_edits_and_ignores_other_columns(db: Any) -> None:
+    ids = [db.conn.execute("INSERT INTO articles (url, status, first_seen, title, text) VALUES "
+                           "(?, 'new', 'now', ?, ?)", [f"https://example.org/{n}", f"title {n}",
+                                                       f"regulator fines number{n}"]).lastrowid
+           for n in range(3)]
+    before = db.conn.total_changes
+    db.conn.execute("UPDATE articles SET status = 'fetched', fetch_count = 1, etag = 'x' WHERE id = ?",
+                    [ids[0]])
+    assert db.conn.total_changes - before == 1  # the row only: no full-text re-indexing
+    db.conn.execute("UPDATE articles SET text = 'parliament approves', title = 'new' WHERE id = ?", [ids[0]])
+    db.conn.execute("UPDATE articles SET excerpt = 'summary of fines' WHERE id = ?", [ids[1]])
+    db.conn.execute("DELETE FROM articles WHERE id = ?", [ids[2]])
+    assert fts_in_sync(db)
+    assert search(db, "regulator") == [ids[1]]
+    assert search(db, "parliament") == [ids[0]] and search(db, "summary") == [ids[1]]
+
+
+def test_fts_stays_in_sync_through_crawl_saves_and_merges(db: Any) -> None:
+    from tracker.db import merge_articles, resolve_article
+    from tracker.urls import make_alias
+
+    class Extracted:
+        text, title, author, published, published_source = "Privacy regulator fines " * 20, "Fine", None, None, None
+        updated = updated_source = language = image = description = site_name = canonical_url = None
+
+    ids = []
+    for n in range(2):
+        alias = make_alias(f"https://example.org/news/{n}.html")
+        article_id, _ = resolve_article(db, [alias], alias.url, {"title": f"seeded {n}"}, "seed")
+        ids.append(article_id)
+        page = PageResult(url=alias.url, requested_at="2026-01-01T00:00:00Z", article_id=article_id,
+                          status=200, final_url=alias.url, body=b"<html>")
+        save_page(db, page, Extracted() if n == 0 else None, RecrawlPolicy())
+    assert fts_in_sync(db) and search(db, "regulator") == [ids[0]]
+    merge_articles(db, ids[1], ids[0], reason="test")  # the kept one takes the fetched text
+    assert fts_in_sync(db) and search(db, "regulator") == [ids[1]]
+
+
+def test_old_fts_triggers_are_migrated_and_missing_ones_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = open_db(path)
+    db["articles"].disable_fts()  # as sqlite-utils made it before: update trigger on every column
+    db["articles"].enable_fts(["title", "excerpt", "text"], create_triggers=True, tokenize="porter")
+    db.conn.execute("INSERT INTO articles (url, status, first_seen, text) VALUES ('u1', 'new', 'now', 'alpha')")
+    db.conn.close()
+    db = open_db(path)
+    au = db.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_au'").fetchone()[0]
+    assert 'AFTER UPDATE OF "id", "title", "excerpt", "text"' in au
+    assert fts_in_sync(db) and search(db, "alpha") == [1]
+    db.conn.execute("DROP TRIGGER articles_ai")  # a lost trigger: rows added meanwhile are unindexed
+    db.conn.execute("INSERT INTO articles (url, status, first_seen, text) VALUES ('u2', 'new', 'now', 'beta')")
+    db.conn.close()
+    db = open_db(path)
+    assert fts_in_sync(db) and search(db, "beta") == [2]
+    schema = db.conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+    db.conn.close()
+    db = open_db(path)  # idempotent: a second open changes nothing
+    assert db.conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema
+    db.conn.close()

@@ -227,9 +227,49 @@ def ensure_schema(db: Database) -> None:
         db[table].create_index(columns, unique=unique, if_not_exists=True)
     for table, columns in FTS.items():
         if not db[table].detect_fts():
-            db[table].enable_fts(columns, create_triggers=True, tokenize="porter")
+            db[table].enable_fts(columns, tokenize="porter")  # indexes the rows already there
+        _ensure_fts_triggers(db, table, columns)
     for name, sql in VIEWS.items():
         _ensure_view(db, name, sql)
+
+
+def fts_triggers(table: str, columns: Sequence[str]) -> dict[str, str]:
+    """name -> SQL of the triggers that keep `table`_fts (external content) in step with `table`.
+
+    sqlite-utils' update trigger fires on every UPDATE, whatever the column, and re-indexes the
+    whole row (old text tokenized to delete it, new text to add it): a crawl updating an article's
+    status re-indexed its text several times per page. Ours fire only when an indexed column (or
+    the rowid) is set."""
+    fts, cols = f'"{table}_fts"', ", ".join(f'"{c}"' for c in columns)
+    old, new = (", ".join(f'{row}."{c}"' for c in columns) for row in ("old", "new"))
+    insert = f"INSERT INTO {fts} (rowid, {cols}) VALUES (new.rowid, {new});"
+    delete = f"INSERT INTO {fts} ({fts}, rowid, {cols}) VALUES('delete', old.rowid, {old});"
+    watched = ", ".join(f'"{c}"' for c in (TABLES[table]["pk"], *columns))
+    return {
+        f"{table}_ai": f'CREATE TRIGGER "{table}_ai" AFTER INSERT ON "{table}" BEGIN\n  {insert}\nEND',
+        f"{table}_ad": f'CREATE TRIGGER "{table}_ad" AFTER DELETE ON "{table}" BEGIN\n  {delete}\nEND',
+        f"{table}_au": (f'CREATE TRIGGER "{table}_au" AFTER UPDATE OF {watched} ON "{table}" BEGIN\n'
+                        f"  {delete}\n  {insert}\nEND"),
+    }
+
+
+def _ensure_fts_triggers(db: Database, table: str, columns: Sequence[str]) -> None:
+    """Create or replace the FTS triggers (migrating sqlite-utils' ones). Replacing a trigger that
+    kept the index in step needs nothing more; a missing one means the index may have drifted, so
+    it is rebuilt from the table."""
+    stored = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                             "AND tbl_name = ?", [table]).fetchall())
+    wanted = fts_triggers(table, columns)
+    stale = [name for name, sql in wanted.items() if stored.get(name) != sql]
+    if not stale:
+        return
+    with transaction(db):
+        for name in stale:
+            db.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+            db.execute(wanted[name])
+        if any(name not in stored for name in stale):
+            db.execute(f"INSERT INTO \"{table}_fts\" (\"{table}_fts\") VALUES ('rebuild')")
+        logger.info("%s: full-text triggers updated (%s)", table, ", ".join(stale))
 
 
 def _ensure_table(db: Database, name: str, spec: dict[str, Any]) -> None:
