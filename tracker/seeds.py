@@ -288,14 +288,14 @@ def load_seeds(db: store.Database, paths: Iterable[str | os.PathLike[str]]) -> S
     """Parse seed files and save them (good files saved even when others are bad). Files whose
     content hash is already recorded are not parsed again: reloading the same seeds changes nothing."""
     summary = SeedSummary()
-    touched: set[int] = set()
+    touched: dict[Any, int] = {}
     before = db["articles"].count
     known = {row[0]: row[1] for row in db.execute(
         "SELECT path, sha256 FROM seed_files WHERE status = 'loaded'")}
     with store.transaction(db):
         for doc in _parsed(paths, summary, known):
             _save_doc(db, doc, summary, touched)
-    summary.articles = len(touched)
+    summary.articles = len({v for k, v in touched.items() if k[0] != "applied"})
     summary.new_articles = db["articles"].count - before
     return summary
 
@@ -330,7 +330,7 @@ def _file_hash(path: Path) -> str | None:
         return None  # parsed later, where the error is reported with its reason
 
 
-def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, touched: set[int]) -> None:
+def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, touched: dict[Any, int]) -> None:
     db.execute("SAVEPOINT seed")
     relations = 0
     try:
@@ -347,6 +347,7 @@ def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, touched: s
         db.execute("UPDATE relations SET article_id = ? WHERE seed_path = ?", [article_id, doc.path])
     except TrackerError as exc:
         db.execute("ROLLBACK TO seed")
+        touched.clear()  # ids made in the rolled-back part may be handed out again
         summary.errors.append(f"{doc.path}: {exc}")
     else:
         summary.loaded += 1
@@ -354,10 +355,21 @@ def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, touched: s
     db.execute("RELEASE seed")
 
 
-def _save_item(db: store.Database, item: SeedItem, touched: set[int]) -> int:
+def _save_item(db: store.Database, item: SeedItem, touched: dict[Any, int]) -> int:
+    """Resolve and save one item. The same related item recurs in up to 138 files of one load:
+    an identical repeat is answered from `touched` (checked to still exist: a merge may have
+    folded it away) instead of four more queries that would change nothing."""
+    key = (item.aliases, item.url, tuple(sorted(item.fields.items())), item.topics)
     fields = dict(item.fields, topics=list(item.topics))
+    known = touched.get(key)
+    if known is not None and db.conn.execute("SELECT 1 FROM articles WHERE id = ?", [known]).fetchone():
+        if touched.get(("applied", known)) != key:  # another version came in between: last one wins
+            store.apply_meta(db, known, fields, "seed")
+            touched[("applied", known)] = key
+        return known
     article_id, _ = store.resolve_article(db, item.aliases, item.url, fields, "seed")
-    touched.add(article_id)
+    touched[key] = article_id
+    touched[("applied", article_id)] = key
     return article_id
 
 
