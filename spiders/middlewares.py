@@ -40,16 +40,22 @@ class PublicAddressMiddleware:
     through here as new requests) and again on the address a response actually came from, which
     defeats DNS rebinding. TRACKER_ALLOW_PRIVATE or TRACKER_ALLOWED_NETWORKS open it up."""
 
-    def __init__(self, allow_all: bool, allowed: list[Network]) -> None:
+    def __init__(self, allow_all: bool, allowed: list[Network], cache_seconds: float = 0.0) -> None:
         self.allow_all = allow_all
         self.allowed = allowed
+        # host -> (expiry on the monotonic clock, addresses): one lookup per host and TTL instead
+        # of one per request (a thread hop each). Safe: the response's own peer address is
+        # checked in process_response whatever the cache says.
+        self.cache_seconds = cache_seconds
+        self._resolved: dict[str, tuple[float, list[str]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PublicAddressMiddleware:
         settings = crawler.settings
         networks = [ipaddress.ip_network(n, strict=False)
                     for n in settings.getlist("TRACKER_ALLOWED_NETWORKS")]
-        return cls(settings.getbool("TRACKER_ALLOW_PRIVATE"), networks)
+        return cls(settings.getbool("TRACKER_ALLOW_PRIVATE"), networks,
+                   settings.getfloat("TRACKER_DNS_CHECK_CACHE_SECONDS"))
 
     def allows(self, address: str) -> bool:
         if self.allow_all or is_public(address):
@@ -63,7 +69,7 @@ class PublicAddressMiddleware:
             raise RefusedRequest(f"refused {request.url}: only http and https are fetched")
         host = parts.hostname or ""
         try:
-            addresses = await asyncio.get_running_loop().run_in_executor(None, _resolve, host, parts.port)
+            addresses = await self.resolve(host, parts.port)
         except OSError:
             return None  # the download fails with its own DNS error, recorded as such
         for address in addresses:
@@ -71,6 +77,17 @@ class PublicAddressMiddleware:
                 raise RefusedRequest(f"refused {request.url}: {host} resolves to {address}, "
                                      f"a non-public address (use --allow-private to fetch it)")
         return None
+
+    async def resolve(self, host: str, port: int | None) -> list[str]:
+        """The host's addresses, from the cache while fresh (failures are not cached)."""
+        now = time.monotonic()
+        cached = self._resolved.get(host)
+        if cached and cached[0] > now:
+            return cached[1]
+        addresses = await asyncio.get_running_loop().run_in_executor(None, _resolve, host, port)
+        if self.cache_seconds > 0:
+            self._resolved[host] = (now + self.cache_seconds, addresses)
+        return addresses
 
     def process_response(self, request: Request, response: Response,
                          spider: Spider | None = None) -> Response:

@@ -466,3 +466,43 @@ def test_old_fts_triggers_are_migrated_and_missing_ones_rebuilt(tmp_path: Path) 
     db = open_db(path)  # idempotent: a second open changes nothing
     assert db.conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema
     db.conn.close()
+
+
+def test_address_check_caches_lookups_per_host_but_not_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import ipaddress
+
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from spiders import middlewares
+
+    calls: list[str] = []
+
+    def fake_resolve(host: str, port: int | None) -> list[str]:
+        calls.append(host)
+        if host == "nxdomain.example":
+            raise OSError("no such host")
+        return {"news.example": ["93.184.215.14"], "intranet.example": ["10.0.0.5"]}[host]
+
+    monkeypatch.setattr(middlewares, "_resolve", fake_resolve)
+    mw = middlewares.PublicAddressMiddleware(False, [], cache_seconds=60)
+
+    async def check(url: str) -> None:
+        await mw.process_request(Request(url))
+
+    async def scenario() -> None:
+        for n in range(3):
+            await check(f"https://news.example/{n}.html")
+        for _ in range(2):
+            with pytest.raises(middlewares.RefusedRequest):
+                await check("https://intranet.example/")
+            await check("https://nxdomain.example/")  # left to the download to fail
+
+    asyncio.run(scenario())
+    assert calls == ["news.example", "intranet.example", "nxdomain.example", "nxdomain.example"]
+    # a cached answer does not cover the address the response really came from
+    response = HtmlResponse("https://news.example/1.html", body=b"",
+                            ip_address=ipaddress.ip_address("127.0.0.1"))
+    with pytest.raises(middlewares.RefusedRequest):
+        mw.process_response(Request(response.url), response)
