@@ -12,9 +12,13 @@ from typing import Any
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from tracker.db import load_hosts, open_db, save_hosts
 
@@ -179,3 +183,26 @@ class HostMemoryMiddleware:
         db = open_db(self.db_path)
         save_hosts(db, hosts)
         db.close()
+
+
+class WaitingRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, fixed for requests that arrive while a host's robots.txt is
+    being fetched. Scrapy 2.19 has them all await the same Deferred through Deferred.asFuture,
+    whose callback returns None: the first waiter gets the parser, every other one None, which
+    means "no robots.txt, fetch anything". Each waiter here waits for the fetch to end, then
+    reads the parser (or None after a failed fetch) that Scrapy stored for the host."""
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        netloc = urlparse_cached(request).netloc
+        pending = self._parsers.get(netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)  # fetches robots.txt, or has it already
+        ended: Deferred[None] = Deferred()
+        pending.addBoth(_relay, ended)
+        await maybe_deferred_to_future(ended)
+        return self._parsers.get(netloc)
+
+
+def _relay(result: Any, ended: Deferred[None]) -> Any:
+    ended.callback(None)
+    return result  # unchanged, for the callbacks after this one

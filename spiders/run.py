@@ -11,8 +11,7 @@ import argparse
 import os
 import sys
 
-from scrapy.crawler import CrawlerProcess
-from scrapy.utils.project import get_project_settings
+from tracker.extract import start_worker_server
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -24,6 +23,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # The extraction workers' server loads trafilatura on the other core while Scrapy loads here.
+    start_worker_server()
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "spiders.settings")
     settings = get_project_settings()
     for pair in args.set:

@@ -53,6 +53,9 @@ TRACKER_DNS_CHECK_CACHE_SECONDS = 60.0  # reuse a host's checked addresses this 
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.PublicAddressMiddleware": 50,  # before robots.txt: its fetch is checked too
     "spiders.middlewares.HostMemoryMiddleware": 60,  # waits out the delay a previous run owed a host
+    # Scrapy's, fixed: it let all but one request waiting for a robots.txt through unchecked.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.middlewares.WaitingRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
 }

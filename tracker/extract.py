@@ -500,8 +500,19 @@ def _clean(value: str | None) -> str | None:
 Page = tuple[bytes, str, "str | None"]
 
 
+# A small article for each new worker to extract before its first page: trafilatura's first call
+# costs ~0.25 s of lazy set-up, which would otherwise delay the crawl's first page.
+WARM_UP_PAGE = (b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+                + b"<p>A paragraph of text that extraction keeps as the main content.</p>" * 8
+                + b"</article></body></html>", "https://example.org/warm-up.html", "text/html")
+
+
 def _worker_main(conn: Connection, options: ExtractOptions) -> None:
     """Worker process loop: receive a page, send back ("ok", Extraction) or ("error", exception)."""
+    try:
+        extract_page(*WARM_UP_PAGE, options=options)
+    except Exception:  # noqa: BLE001 - only a warm-up: the real pages report their own errors
+        pass
     while True:
         try:
             page = conn.recv()
@@ -685,6 +696,18 @@ class ExtractorPool:
                 worker.process.kill()
         self._wake_r.close()
         self._wake_w.close()
+
+
+def start_worker_server() -> None:
+    """Start the server that extraction workers fork from now (it imports trafilatura, ~0.5 s),
+    so that it loads while the caller does other start-up work and pools created later start at
+    once. Optional: a pool starts it itself when needed. Nothing to do where workers are spawned."""
+    context = multiprocessing.get_context(_start_method())
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        context.set_forkserver_preload([__name__])
+        forkserver.ensure_running()
 
 
 def _start_method() -> str:
