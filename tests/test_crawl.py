@@ -506,3 +506,15 @@ def test_address_check_caches_lookups_per_host_but_not_failures(monkeypatch: pyt
                             ip_address=ipaddress.ip_address("127.0.0.1"))
     with pytest.raises(middlewares.RefusedRequest):
         mw.process_response(Request(response.url), response)
+
+
+def test_worker_server_started_early_serves_later_pools() -> None:
+    from tracker.extract import ExtractorPool, start_worker_server
+
+    start_worker_server()
+    start_worker_server()  # idempotent
+    page = (b"<html><body><article><p>" + b"Regulators fined the company. " * 30 + b"</p></article></body></html>",
+            "https://example.org/a.html", "text/html")
+    with ExtractorPool(workers=1) as pool:
+        (result,) = list(pool.map([page]))
+    assert "Regulators fined" in result.text

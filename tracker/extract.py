@@ -500,19 +500,8 @@ def _clean(value: str | None) -> str | None:
 Page = tuple[bytes, str, "str | None"]
 
 
-# A small article for each new worker to extract before its first page: trafilatura's first call
-# costs ~0.25 s of lazy set-up, which would otherwise delay the crawl's first page.
-WARM_UP_PAGE = (b"<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
-                + b"<p>A paragraph of text that extraction keeps as the main content.</p>" * 8
-                + b"</article></body></html>", "https://example.org/warm-up.html", "text/html")
-
-
 def _worker_main(conn: Connection, options: ExtractOptions) -> None:
     """Worker process loop: receive a page, send back ("ok", Extraction) or ("error", exception)."""
-    try:
-        extract_page(*WARM_UP_PAGE, options=options)
-    except Exception:  # noqa: BLE001 - only a warm-up: the real pages report their own errors
-        pass
     while True:
         try:
             page = conn.recv()
