@@ -13,7 +13,7 @@ from urllib.request import HTTPRedirectHandler, Request, build_opener, urlopen
 import pytest
 
 from tests.newssite import SITE_MAP, generated_article, gzip_bomb, render_article
-from tests.newssite_fixture import NewsSite, fresh_newssite, newssite  # noqa: F401
+from tests.newssite_fixture import NewsSite  # fixtures newssite, fresh_newssite come from conftest
 
 
 class NoRedirect(HTTPRedirectHandler):

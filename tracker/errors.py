@@ -29,6 +29,14 @@ class ExtractionError(TrackerError):
     """A page that could not be turned into text."""
 
 
+class NotHtmlError(ExtractionError):
+    """The response is not an HTML page (PDF, image, JSON, ...): record and skip it."""
+
+
+class PageTooLargeError(ExtractionError):
+    """The decoded page is larger than ExtractOptions.max_bytes."""
+
+
 class CrawlError(TrackerError):
     """The crawl process failed as a whole (not a single page)."""
 

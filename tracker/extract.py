@@ -33,19 +33,11 @@ import htmldate
 import trafilatura
 from lxml.html import HtmlElement
 
-from tracker.errors import ExtractionError
+from tracker.errors import ExtractionError, NotHtmlError, PageTooLargeError  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
 EXTRACTOR = f"trafilatura {trafilatura.__version__} + tracker.extract 1"
-
-
-class NotHtmlError(ExtractionError):
-    """The response is not an HTML page (PDF, image, JSON, ...): record and skip it."""
-
-
-class PageTooLargeError(ExtractionError):
-    """The decoded page is larger than ExtractOptions.max_bytes."""
 
 
 class NoTextError(ExtractionError):

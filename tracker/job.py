@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from tracker import db as store
-from tracker.errors import LockHeldError, TrackerError
+from tracker.errors import LockHeldError
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +175,3 @@ def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None)
     logger.info("run=%d stage=cluster articles=%d stories=%d new=%d grown=%d", summary.run_id,
                 result.articles, result.clusters, summary.new_stories, summary.grown_stories)
 
-
-def check_db_writable(db_path: Path) -> None:
-    """Fail early, naming the file, if the database folder cannot be written."""
-    folder = db_path.parent if str(db_path.parent) else Path(".")
-    if folder.exists() and not os.access(folder, os.W_OK):
-        raise TrackerError(f"{folder}: folder of the database is not writable")

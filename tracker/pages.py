@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 from tracker import db as store
 from tracker.dates import parse_iso
-from tracker.errors import ExtractionError, UrlError
+from tracker.errors import ExtractionError, NotHtmlError, PageTooLargeError, UrlError
 from tracker.policy import RecrawlPolicy
 from tracker.urls import Alias, is_amp, make_alias, same_site
 
@@ -111,12 +111,11 @@ def _article_for(db: store.Database, page: PageResult, create: bool) -> int | No
 def _classify(page: PageResult, extraction: Any) -> str:
     if page.outcome != "ok":
         return page.outcome
+    if isinstance(extraction, NotHtmlError):
+        return "not_html"
+    if isinstance(extraction, PageTooLargeError):
+        return "too_large"
     if isinstance(extraction, ExtractionError):
-        name = type(extraction).__name__
-        if name == "NotHtmlError":
-            return "not_html"
-        if name == "PageTooLargeError":
-            return "too_large"
         return "extract_error"
     return "ok" if extraction is not None else "extract_error"
 

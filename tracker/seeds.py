@@ -288,14 +288,14 @@ def load_seeds(db: store.Database, paths: Iterable[str | os.PathLike[str]]) -> S
     """Parse seed files and save them (good files saved even when others are bad). Files whose
     content hash is already recorded are not parsed again: reloading the same seeds changes nothing."""
     summary = SeedSummary()
-    touched: dict[Any, int] = {}
+    memo = _LoadMemo()
     before = db["articles"].count
     known = {row[0]: row[1] for row in db.execute(
         "SELECT path, sha256 FROM seed_files WHERE status = 'loaded'")}
     with store.transaction(db):
         for doc in _parsed(paths, summary, known):
-            _save_doc(db, doc, summary, touched)
-    summary.articles = len({v for k, v in touched.items() if k[0] != "applied"})
+            _save_doc(db, doc, summary, memo)
+    summary.articles = len(set(memo.ids.values()))
     summary.new_articles = db["articles"].count - before
     return summary
 
@@ -330,15 +330,15 @@ def _file_hash(path: Path) -> str | None:
         return None  # parsed later, where the error is reported with its reason
 
 
-def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, touched: dict[Any, int]) -> None:
+def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, memo: _LoadMemo) -> None:
     db.execute("SAVEPOINT seed")
     relations = 0
     try:
-        article_id = _save_item(db, doc.item, touched)
+        article_id = _save_item(db, doc.item, memo)
         _save_seed_file(db, doc, article_id)
         db.execute("DELETE FROM relations WHERE seed_path = ?", [doc.path])
         for position, item in enumerate(doc.related):
-            related_id = _save_item(db, item, touched)
+            related_id = _save_item(db, item, memo)
             cursor = db.conn.execute(
                 "INSERT OR IGNORE INTO relations (seed_path, related_id, article_id, position) "
                 "VALUES (?, ?, ?, ?)", [doc.path, related_id, article_id, position])
@@ -347,7 +347,7 @@ def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, touched: d
         db.execute("UPDATE relations SET article_id = ? WHERE seed_path = ?", [article_id, doc.path])
     except TrackerError as exc:
         db.execute("ROLLBACK TO seed")
-        touched.clear()  # ids made in the rolled-back part may be handed out again
+        memo.clear()  # ids made in the rolled-back part may be handed out again
         summary.errors.append(f"{doc.path}: {exc}")
     else:
         summary.loaded += 1
@@ -355,21 +355,34 @@ def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, touched: d
     db.execute("RELEASE seed")
 
 
-def _save_item(db: store.Database, item: SeedItem, touched: dict[Any, int]) -> int:
-    """Resolve and save one item. The same related item recurs in up to 138 files of one load:
-    an identical repeat is answered from `touched` (checked to still exist: a merge may have
-    folded it away) instead of four more queries that would change nothing."""
+@dataclass
+class _LoadMemo:
+    """What this load already saved: item -> article id, and article id -> the item last applied.
+    The same related item recurs in up to 138 files of one load; an identical repeat needs none
+    of the four queries that would change nothing."""
+
+    ids: dict[Any, int] = field(default_factory=dict)
+    applied: dict[int, Any] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.ids.clear()
+        self.applied.clear()
+
+
+def _save_item(db: store.Database, item: SeedItem, memo: _LoadMemo) -> int:
+    """Resolve and save one item; a repeat is answered from `memo` (checked to still exist: a
+    merge may have folded it away), re-applying its fields only if another version came between."""
     key = (item.aliases, item.url, tuple(sorted(item.fields.items())), item.topics)
     fields = dict(item.fields, topics=list(item.topics))
-    known = touched.get(key)
+    known = memo.ids.get(key)
     if known is not None and db.conn.execute("SELECT 1 FROM articles WHERE id = ?", [known]).fetchone():
-        if touched.get(("applied", known)) != key:  # another version came in between: last one wins
+        if memo.applied.get(known) != key:  # the last version seen wins, as without the memo
             store.apply_meta(db, known, fields, "seed")
-            touched[("applied", known)] = key
+            memo.applied[known] = key
         return known
     article_id, _ = store.resolve_article(db, item.aliases, item.url, fields, "seed")
-    touched[key] = article_id
-    touched[("applied", article_id)] = key
+    memo.ids[key] = article_id
+    memo.applied[article_id] = key
     return article_id
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import courlan
-from w3lib.url import safe_url_string, url_query_cleaner
+from w3lib.url import safe_url_string
 
 from tracker.errors import UrlError
 

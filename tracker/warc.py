@@ -7,6 +7,7 @@ by size; replay and import read them back as PageResults that go through the sam
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 import os
 import socket
 import zlib
@@ -103,8 +104,6 @@ def _response_headers(page: PageResult) -> StatusAndHeaders:
 
 
 def _reason(status: int | None) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status or 200).phrase
     except ValueError:
