@@ -60,6 +60,16 @@ def test_wsj_metadata_comes_from_jsonld() -> None:
     assert result.image and result.image.startswith("https://")
 
 
+@pytest.mark.parametrize("key, source", [(CTPOST, "trafilatura"), (WSJ, "trafilatura-full")])
+def test_fast_mode_first_keeps_the_full_modes_text(key: str, source: str) -> None:
+    """A long fast-mode text is kept; a short one (WSJ's paywalled teaser) is redone in full."""
+    body, url, _ = benchmark_page(key)
+    fast_first = extract_page(body, url, "text/html")
+    full = extract_page(body, url, "text/html", ExtractOptions(fast_first=False))
+    assert fast_first.text == full.text
+    assert (fast_first.text_source, full.text_source) == (source, "trafilatura-full")
+
+
 def test_jsonld_graph_is_preferred_to_meta_and_heuristics() -> None:
     body_text = " ".join(f"Sentence {i} of the full article body about the data protection ruling."
                          for i in range(40))
