@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tracker.bench_cluster import score, split, synthetic_items, UCI_CSV
-from tracker.cluster import DAY, ClusterOptions, Clusterer, Item, cluster_items, pick_headline, script_of, tokenize
+from tracker.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, pick_headline,
+                             script_of, specificity, tokenize, url_terms)
 
 
 def test_tokenize_drops_stop_words_folds_plurals_and_splits_cjk() -> None:
@@ -68,3 +69,42 @@ def test_split_is_fixed_and_synthetic_items_are_reproducible() -> None:
     assert split(rows) == split(rows) and len(split(rows)[0]) == 5
     first = [i.title for i, _ in synthetic_items(50)]
     assert first == [i.title for i, _ in synthetic_items(50)] and len(first) == 50
+
+
+def test_hyphenated_names_stay_whole_and_url_slugs_give_terms() -> None:
+    assert tokenize("Southern Co-op defends T-Mobile deal") == ["southern", "coop", "defend", "tmobile", "deal"]
+    assert tokenize("long-awaited privacy-law") == ["long", "awaited", "privacy", "law"]
+    assert url_terms("https://news.example/2024/03/04/acme-fined-over-cameras-123.html?utm_source=x") == \
+        ["acme", "fined", "camera"]
+    assert url_terms("https://news.example/article/6232223") == []
+    assert url_terms("https://x.example/AllNews.asp?headline=Acme_Fined_Over_Cameras") == ["acme", "fined", "camera"]
+    assert url_terms("") == []
+
+
+def test_specificity_is_rarity_in_ordinary_language() -> None:
+    common, story = specificity("says"), specificity("titanfall")
+    assert common is not None and story is not None and common < 3.0 < story
+    assert specificity("the") == 0.3  # floor: never zero, never negative
+    assert specificity("прокуратура") is None  # no language given: the news window decides
+    assert specificity("прокуратура", "ru") is not None
+
+
+def test_fragments_of_one_story_merge_and_the_older_survives() -> None:
+    clusterer = Clusterer()
+    first = clusterer.add(Item(1, 0, "Acme cameras fined by regulator"))
+    second = clusterer.add(Item(2, 3600, "Zeta shop chain apologises to customers"))
+    assert (first.leader, second.leader) == (1, 2)
+    bridge = clusterer.add(Item(3, 7200, "Acme cameras fined: Zeta shop chain apologises to customers"))
+    assert bridge.leader in (1, 2)
+    assert clusterer.merges == [(2, 1, 7200)]
+    later = clusterer.add(Item(4, 9000, "Zeta shop chain apologises"))
+    assert later.leader == 1  # the merged cluster takes what either fragment would have taken
+    assert merge_roots([(2, 1, 0.0), (5, 2, 1.0)]) == {2: 1, 5: 1}
+
+
+def test_beat_terms_alone_do_not_make_a_story() -> None:
+    items = [Item(1, 0, "Facial recognition: toilet paper dispensers in Dongguan paused"),
+             Item(2, 600, "Facial recognition curbs: advocates press Congress")]
+    assert len({a.leader for a in cluster_items(items)}) == 2
+    plain = ClusterOptions(beat_terms=frozenset())
+    assert specificity("facial") > 3.0 and plain.beat_terms == frozenset()

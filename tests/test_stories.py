@@ -13,6 +13,7 @@ from tracker.cli import main
 from tracker.config import PROJECT_ROOT
 from tracker.db import Database, open_db
 from tracker.importer import import_jsonl
+from tracker.cluster import ClusterOptions
 from tracker.stories import cluster_articles
 
 GIVEN = PROJECT_ROOT.parent / "shared" / "seeds" / "given"
@@ -172,3 +173,44 @@ def test_other_scripts_do_not_crash_or_merge_with_english(tmp_path: Path, db_fil
     english = {ids[r["url"]] for r in STORY_B}
     assert len(english) == 1
     assert all(ids[r["url"]] not in english for r in foreign)
+
+
+def test_fragments_that_grow_together_keep_the_older_id(tmp_path: Path, db_file: Path) -> None:
+    fragments = [art("m1", "Acme cameras fined by regulator", 4, 9, "Daily"),
+                 art("m2", "Zeta shop chain apologises to customers", 4, 10, "Herald")]
+    bridge = [art("m3", "Acme cameras fined: Zeta shop chain apologises to customers", 4, 11, "Post"),
+              art("m4", "Zeta shop chain apologises", 4, 12, "Wire")]
+    db = open_db(db_file)
+    add(db, tmp_path, fragments, "1.jsonl")
+    cluster_articles(db)
+    before = ids_by_url(db)
+    older, younger = before[fragments[0]["url"]], before[fragments[1]["url"]]
+    assert older < younger
+    add(db, tmp_path, bridge, "2.jsonl")
+    summary = cluster_articles(db)
+    assert summary.merged == 1
+    assert set(ids_by_url(db).values()) == {older}
+    assert db.conn.execute("SELECT kept_id, merged_id, reason FROM cluster_merges").fetchall() == \
+        [(older, younger, "grew together")]
+    assert db.conn.execute("SELECT COUNT(*) FROM story_links").fetchone()[0] == 1
+    stories = run(["export", "stories", "--db", str(db_file)]).splitlines()
+    assert len(stories) == 2 and ",4," in stories[1]  # one story of four articles
+    full = open_db(tmp_path / "full.db")
+    add(full, tmp_path, fragments + bridge, "all.jsonl")
+    cluster_articles(full)
+    assert partition(full) == partition(db)
+    for rebuild in (False, True):  # reruns change nothing
+        cluster_articles(db, rebuild=rebuild)
+        assert set(ids_by_url(db).values()) == {older}
+        assert db.conn.execute("SELECT COUNT(*) FROM story_links").fetchone()[0] == 1
+
+
+def test_changed_options_recluster_everything_once(tmp_path: Path, db_file: Path) -> None:
+    db = open_db(db_file)
+    add(db, tmp_path, STORY_A + STORY_B)
+    assert cluster_articles(db).replayed == 6
+    assert cluster_articles(db).replayed == 0
+    stricter = ClusterOptions(threshold=0.9)
+    assert cluster_articles(db, options=stricter).replayed == 6  # stale assignments are not warmed
+    assert cluster_articles(db, options=stricter).replayed == 0
+    assert len(set(ids_by_url(db).values())) == 6  # nothing is that alike

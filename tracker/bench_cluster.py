@@ -2,7 +2,7 @@
 
 Quality: the UCI News Aggregator sample (`../shared/corpora/uci-news-sample/`), shuffled with a fixed
 seed and cut in two: the defaults of `ClusterOptions` were chosen on the *tune* half, the *held-out*
-half is reported beside it. Titles and publishers only, like imported headlines.
+half is reported beside it. Titles, publishers and URLs only, like imported headlines.
 
 The sample's TIMESTAMP is not a publication time: it is when the aggregator stored each story's
 batch, so every story sits alone in a burst of a few seconds and a time gap of one minute would
@@ -61,7 +61,7 @@ def load_uci(path: Path = UCI_CSV) -> list[tuple[Item, str]]:
             if not row.get("TIMESTAMP") or not row.get("STORY"):
                 continue
             item = Item(id=int(row["ID"]), time=UCI_START + rng.uniform(0, 36 * 3600),
-                        title=row["TITLE"] or "", publisher=row["PUBLISHER"] or "")
+                        title=row["TITLE"] or "", publisher=row["PUBLISHER"] or "", url=row["URL"] or "")
             rows.append((item, row["STORY"]))
     return rows
 
@@ -192,7 +192,7 @@ def report_lines(scale: int = 0) -> list[str]:
         if r.scores:
             lines.append(f"  against the synthetic stories: B-cubed F1 {r.scores.bcubed_f1:.3f}")
         return lines
-    lines = ["UCI sample (titles + publishers; random times within 36 h; split seed "
+    lines = ["UCI sample (titles + publishers + URLs; random times within 36 h; split seed "
              f"{SPLIT_SEED}):", f"{'part':9} {'n':>5} {'found':>5} {'true':>4}  "
              f"{'B3-P':>5} {'B3-R':>5} {'B3-F1':>5}  {'pair-P':>6} {'pair-R':>6} {'pair-F1':>7}"]
     for name, s in quality_report().items():

@@ -96,6 +96,14 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"id": int, "kept_id": int, "merged_id": int, "reason": str, "at": str},
         "pk": "id",
     },
+    "story_links": {  # clustering state: a raw cluster (by leader) that grew into an older one
+        "columns": {"leader": int, "into_leader": int, "at": float},
+        "pk": "leader",
+    },
+    "clustering": {  # how the stored clustering was made (options fingerprint): a change means rebuild
+        "columns": {"key": str, "value": str},
+        "pk": "key",
+    },
     "cluster_corrections": {
         "columns": {"id": int, "action": str, "article_id": int, "cluster_a": int,
                     "cluster_b": int, "at": str, "article_b": int},

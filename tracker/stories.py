@@ -1,8 +1,9 @@
 """Story clusters in the database: read articles, run `tracker.cluster`, write clusters and duplicates.
 
 Ids are stable. The clustering itself (tracker/cluster.py) names each raw cluster by its first
-article (`articles.story_leader`); this module maps raw clusters, joined by analysts' merges, onto
-rows of `clusters`:
+article (`articles.story_leader`) and reports when one grows into an older one (`story_links`);
+this module maps raw clusters, joined by those links and by analysts' merges, onto rows of
+`clusters`:
 
 * a group of articles keeps the smallest (oldest) cluster id any of its articles already had, so a
   story keeps its id as it grows, and when two stories grow together the older id survives while
@@ -13,7 +14,7 @@ rows of `clusters`:
 
 Runs are incremental: only articles that are new or changed since they were clustered (and
 everything after the earliest of them in time) are replayed, after the state just before them is
-rebuilt from stored assignments. Because the clustering is a deterministic pass in time order, the
+rebuilt from stored assignments and the links made before that time (later links are made anew). Because the clustering is a deterministic pass in time order, the
 result equals a full rebuild (`rebuild=True`). Options must stay the same between incremental runs;
 after changing them, rebuild.
 
@@ -32,13 +33,14 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 from tracker import db as store
-from tracker.cluster import Assignment, Clusterer, ClusterOptions, Item, lookback_seconds, pick_headline
+from tracker.cluster import (Assignment, Clusterer, ClusterOptions, Item, fingerprint, lookback_seconds,
+                             merge_roots, pick_headline)
 from tracker.errors import TrackerError
 
 logger = logging.getLogger(__name__)
 
 _ITEM_SQL = ("SELECT id, COALESCE(published, first_seen), title, excerpt, substr(text, 1, 2000), "
-             "publisher, language, story_leader, duplicate_of, cluster_id FROM articles")
+             "publisher, language, url, story_leader, duplicate_of, cluster_id FROM articles")
 
 
 class ClusterError(TrackerError):
@@ -86,10 +88,10 @@ def to_iso(seconds: float) -> str:
 
 
 def _rows(db: store.Database, where: str = "", params: Iterable[Any] = ()) -> Iterator[_Row]:
-    for (id_, when, title, excerpt, text, publisher, language, leader, dup,
+    for (id_, when, title, excerpt, text, publisher, language, url, leader, dup,
          cluster_id) in db.conn.execute(f"{_ITEM_SQL} {where}", list(params)):
         body = " ".join(part for part in (excerpt, text) if part)
-        item = Item(int(id_), to_epoch(when), title or "", body, publisher or "", language or "")
+        item = Item(int(id_), to_epoch(when), title or "", body, publisher or "", language or "", url or "")
         yield _Row(item, leader, dup, cluster_id)
 
 
@@ -116,15 +118,21 @@ def cluster_articles(db: store.Database, options: ClusterOptions | None = None, 
         with store.transaction(db):
             record_corrections(db, splits, merges)
     summary = ClusterSummary(articles=db["articles"].count)
+    made_with = fingerprint(options)
+    if not rebuild and _stored_fingerprint(db) not in (None, made_with):
+        logger.info("clustering options or algorithm changed since the last run: reclustering all")
+        rebuild = True
     start = -math.inf if rebuild else _pending_start(db)
     if start is None:
         summary.clusters = _live_clusters(db)
         return summary
     with store.transaction(db):
-        assignments, rows = _replay(db, options, start)
+        assignments, rows, links = _replay(db, options, start)
         summary.replayed = len(assignments)
         _save_assignments(db, assignments, rows)
-        _assign_ids(db, assignments, summary)
+        touched = {a.leader for a in assignments} | _save_links(db, links, start)
+        _assign_ids(db, touched, summary)
+        db.conn.execute("INSERT OR REPLACE INTO clustering (key, value) VALUES ('options', ?)", [made_with])
     summary.clusters = _live_clusters(db)
     summary.duplicates = int(db.conn.execute(
         "SELECT COUNT(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0])
@@ -132,9 +140,12 @@ def cluster_articles(db: store.Database, options: ClusterOptions | None = None, 
 
 
 def _replay(db: store.Database, options: ClusterOptions, start: float
-            ) -> tuple[list[Assignment], dict[int, _Row]]:
-    """Rebuild the state just before `start` from stored assignments, then cluster from there."""
+            ) -> tuple[list[Assignment], dict[int, _Row], list[tuple[int, int, float]]]:
+    """Rebuild the state just before `start` from stored assignments and links, then cluster from
+    there: the new assignments, the rows read, and the links (merges) made from `start` on."""
     clusterer = Clusterer(options, _pinned(db))
+    root = merge_roots((int(a), int(b), float(t)) for a, b, t in db.conn.execute(
+        "SELECT leader, into_leader, at FROM story_links WHERE at < ?", [start]))
     since = start - lookback_seconds(options) if math.isfinite(start) else -math.inf
     rows: dict[int, _Row] = {}
     loaded = list(_rows(db, "WHERE COALESCE(story_at, 0) >= ? OR story_at IS NULL",
@@ -146,10 +157,31 @@ def _replay(db: store.Database, options: ClusterOptions, start: float
             continue
         rows[row.item.id] = row
         if row.item.time < start and row.leader is not None:
-            clusterer.warm(row.item, row.leader, row.duplicate_of)
+            clusterer.warm(row.item, root.get(row.leader, row.leader), row.duplicate_of)
         else:
             assignments.append(clusterer.add(row.item))
-    return assignments, rows
+    return assignments, rows, clusterer.merges
+
+
+def _save_links(db: store.Database, links: list[tuple[int, int, float]], start: float) -> set[int]:
+    """Replace the links made from `start` on (the replay made them anew) with the new ones; the
+    leaders they name, old and new, are touched."""
+    since = start if math.isfinite(start) else -1e18
+    touched = {int(x) for row in db.conn.execute(
+        "SELECT leader, into_leader FROM story_links WHERE at >= ?", [since]) for x in row}
+    db.conn.execute("DELETE FROM story_links WHERE at >= ?", [since])
+    db.conn.executemany("INSERT OR REPLACE INTO story_links (leader, into_leader, at) VALUES (?, ?, ?)",
+                        links)
+    return touched | {x for gone, keep, _ in links for x in (gone, keep)}
+
+def _stored_fingerprint(db: store.Database) -> str | None:
+    """The options the stored clustering was made with (None before the first run, or when this
+    database was clustered by a version that did not record them and holds no clustering yet)."""
+    row = db.conn.execute("SELECT value FROM clustering WHERE key = 'options'").fetchone()
+    if row is not None:
+        return str(row[0])
+    clustered = db.conn.execute("SELECT 1 FROM articles WHERE story_leader IS NOT NULL LIMIT 1").fetchone()
+    return "unrecorded" if clustered else None
 
 
 def _pinned(db: store.Database) -> set[int]:
@@ -169,7 +201,8 @@ def _save_assignments(db: store.Database, assignments: list[Assignment], rows: d
 # --- From raw clusters to stable ids ---------------------------------------------------------------
 
 def _groups(db: store.Database, touched: set[int]) -> list[list[int]]:
-    """Raw clusters (by leader) joined by analysts' merges: the groups that contain a touched leader."""
+    """Raw clusters (by leader) joined by the clustering's links and analysts' merges: the groups
+    that contain a touched leader."""
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
@@ -180,7 +213,8 @@ def _groups(db: store.Database, touched: set[int]) -> list[list[int]]:
     for a, b in db.conn.execute(
             "SELECT l1.story_leader, l2.story_leader FROM cluster_corrections c "
             "JOIN articles l1 ON l1.id = c.article_id JOIN articles l2 ON l2.id = c.article_b "
-            "WHERE c.action = 'merge' AND l1.story_leader IS NOT NULL AND l2.story_leader IS NOT NULL"):
+            "WHERE c.action = 'merge' AND l1.story_leader IS NOT NULL AND l2.story_leader IS NOT NULL "
+            "UNION ALL SELECT leader, into_leader FROM story_links"):
         ra, rb = find(int(a)), find(int(b))
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
@@ -190,10 +224,11 @@ def _groups(db: store.Database, touched: set[int]) -> list[list[int]]:
     return [sorted(m) for m in members.values() if m & touched]
 
 
-def _assign_ids(db: store.Database, assignments: list[Assignment], summary: ClusterSummary) -> None:
-    """Give every touched group a cluster id: each previous id goes to the group holding most of its
-    articles; a group keeps the oldest id it got and absorbs the others (recorded as merges)."""
-    groups = _affected_groups(db, {a.leader for a in assignments})
+def _assign_ids(db: store.Database, touched: set[int], summary: ClusterSummary) -> None:
+    """Give every group of touched raw clusters a cluster id: each previous id goes to the group
+    holding most of its articles; a group keeps the oldest id it got and absorbs the others
+    (recorded as merges)."""
+    groups = _affected_groups(db, touched)
     groups.sort(key=lambda g: (g[0][1], g[0][0]))
     counts: dict[int, Counter[int]] = defaultdict(Counter)
     for index, group in enumerate(groups):
