@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
+import signal
+import time
 
 import pytest
 
@@ -12,8 +15,8 @@ from tracker.bench_extract import score_texts, shingle_match
 from tracker.config import PROJECT_ROOT
 from tracker.errors import ExtractionError, TrackerError
 from tracker.extract import (ExtractionTimeout, ExtractOptions, ExtractorPool, NotHtmlError,
-                             PageTooLargeError, drop_title_line, extract_page, merge_split_bodies,
-                             normalise_date)
+                             PageTooLargeError, WorkerCrashedError, drop_title_line, extract_page,
+                             merge_split_bodies, normalise_date)
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpora" / "article-extraction-benchmark"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
@@ -193,6 +196,33 @@ def test_pool_kills_a_page_over_budget_and_recovers() -> None:
                                   (normal, "https://example.org/again", "text/html")]))
     assert isinstance(outcomes[0], NotHtmlError) and isinstance(outcomes[0], ExtractionError)
     assert "within thirty days" in outcomes[1].text
+
+
+def test_pool_keeps_order_with_a_page_too_big_to_send_ahead() -> None:
+    normal = page(f"<article>{ARTICLE}</article>").encode()
+    big = page(f"<article>{ARTICLE}</article>" + "<!-- padding -->" * 200_000).encode()  # over a pipe's 1 MiB
+    pages = [(normal, f"https://example.org/{i}", "text/html") for i in range(6)]
+    pages.insert(2, (big, "https://example.org/big", "text/html"))
+    with ExtractorPool(workers=1) as pool:
+        results = list(pool.map(pages))
+    assert [r.url for r in results] == [url for _, url, _ in pages]
+
+
+def test_pool_retries_the_page_sent_ahead_to_a_worker_that_died() -> None:
+    normal = page(f"<article>{ARTICLE}</article>").encode()
+    with ExtractorPool(workers=1) as pool:
+        worker = pool._workers[0]
+        os.kill(worker.process.pid, signal.SIGSTOP)  # it reads nothing: both pages wait in its pipe
+        first = pool.submit(normal, "https://example.org/first", "text/html")
+        ahead = pool.submit(normal, "https://example.org/ahead", "text/html")
+        deadline = time.monotonic() + 30
+        while len(worker.tasks) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        worker.process.kill()
+        with pytest.raises(WorkerCrashedError, match="example.org/first"):
+            first.result(timeout=60)
+        assert "within thirty days" in ahead.result(timeout=60).text
+        assert pool.restarts == 1
 
 
 def test_bench_metric_matches_the_benchmark_definition() -> None:

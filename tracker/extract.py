@@ -13,9 +13,11 @@ replaced, and its page fails with `ExtractionTimeout`.
 from __future__ import annotations
 
 import codecs
+import fcntl
 import json
 import logging
 import multiprocessing
+import pickle
 import re
 import socket
 import threading
@@ -505,21 +507,25 @@ def _clean(value: str | None) -> str | None:
 
 Page = tuple[bytes, str, "str | None"]
 
+# Each worker's inbound pipe is asked to hold this much (Linux caps it at fs.pipe-max-size, 1 MiB by
+# default), so that a page can wait in it while the worker extracts the one before.
+PIPE_BYTES = 1 << 20
 
-def _worker_main(conn: Connection, options: ExtractOptions) -> None:
+
+def _worker_main(inbox: Connection, outbox: Connection, options: ExtractOptions) -> None:
     """Worker process loop: receive a page, send back ("ok", Extraction) or ("error", exception)."""
     while True:
         try:
-            page = conn.recv()
+            page = inbox.recv()
         except EOFError:
             return
         try:
-            conn.send(("ok", extract_page(*page, options=options)))
+            outbox.send(("ok", extract_page(*page, options=options)))
         except ExtractionError as exc:
-            conn.send(("error", exc))
+            outbox.send(("error", exc))
         except Exception as exc:  # a library bug on one page must not kill the worker
             logger.exception("extraction failed for %s", page[1])
-            conn.send(("error", ExtractionError(f"{page[1]}: {type(exc).__name__}: {exc}")))
+            outbox.send(("error", ExtractionError(f"{page[1]}: {type(exc).__name__}: {exc}")))
 
 
 @dataclass
@@ -527,14 +533,17 @@ class _Task:
     page: Page
     timeout: float
     future: Future[Extraction] = field(default_factory=Future)
+    payload: bytes = b""  # the pickled page, while the dispatcher thread is sending it
 
 
 @dataclass
 class _Worker:
     process: Any  # multiprocessing.Process from the chosen start method's context
-    conn: Connection
-    task: _Task | None = None
-    deadline: float = 0.0
+    inbox: Connection  # pages to the worker: a one-way pipe, written only by the dispatcher
+    outbox: Connection  # results from the worker
+    room: int  # bytes the inbox holds without blocking its writer
+    tasks: deque[_Task] = field(default_factory=deque)  # sent, in order; the first is running
+    deadline: float = 0.0  # of tasks[0]
 
 
 class ExtractorPool:
@@ -542,6 +551,11 @@ class ExtractorPool:
 
     `submit` never blocks and returns a concurrent.futures.Future, so it can be called from an
     event loop (Scrapy/Twisted) and the future bridged back to it. Use as a context manager.
+
+    A busy worker is sent its next page ahead, to wait in its inbox pipe: otherwise it would sit
+    idle between pages until this process's dispatcher thread, which shares the GIL with the
+    crawl's event loop, got round to sending one. A page goes ahead only when it fits in the pipe,
+    so the dispatcher never blocks on a worker that is stuck on a page and must be killed.
     """
 
     def __init__(self, workers: int = 2, options: ExtractOptions = ExtractOptions(),
@@ -597,11 +611,14 @@ class ExtractorPool:
     # dispatcher thread -------------------------------------------------------------------------
 
     def _start_worker(self) -> _Worker:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child, self.options), daemon=True)
+        page_r, page_w = self._context.Pipe(duplex=False)
+        result_r, result_w = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_worker_main, args=(page_r, result_w, self.options),
+                                        daemon=True)
         process.start()
-        child.close()
-        return _Worker(process, parent)
+        page_r.close()
+        result_w.close()
+        return _Worker(process, page_w, result_r, room=_grow_pipe(page_w))
 
     def _wake(self) -> None:
         try:
@@ -612,7 +629,7 @@ class ExtractorPool:
     def _run(self) -> None:
         while not self._finished():
             self._dispatch()
-            busy = {w.conn: w for w in self._workers if w.task}
+            busy = {w.outbox: w for w in self._workers if w.tasks}
             now = time.monotonic()
             wait_for = min((w.deadline - now for w in busy.values()), default=None)
             ready = wait([self._wake_r, *busy], timeout=None if wait_for is None else max(0.0, wait_for))
@@ -628,35 +645,55 @@ class ExtractorPool:
         with self._lock:
             if not self._closed:
                 return False
-            idle = not self._pending and all(w.task is None for w in self._workers)
+            idle = not self._pending and all(not w.tasks for w in self._workers)
             return idle or not self._draining
 
     def _dispatch(self) -> None:
-        for worker in self._workers:
-            if worker.task is None:
-                with self._lock:
-                    task = self._pending.popleft() if self._pending else None
+        """A page to every idle worker, then one ahead to every busy worker it fits."""
+        for ahead in (False, True):
+            for worker in self._workers:
+                if len(worker.tasks) != int(ahead):
+                    continue
+                task = self._take(worker.room if ahead else None)
                 if task is None:
-                    return
-                if task.future.set_running_or_notify_cancel():
-                    self._send(worker, task)
+                    break
+                self._send(worker, task)
+
+    def _take(self, room: int | None) -> _Task | None:
+        """The next pending page, if its message takes at most `room` bytes (None: any size)."""
+        while True:
+            with self._lock:
+                task = self._pending.popleft() if self._pending else None
+            if task is None:
+                return None
+            if not task.future.running() and not task.future.set_running_or_notify_cancel():
+                continue  # cancelled while it waited
+            task.payload = task.payload or pickle.dumps(task.page, pickle.HIGHEST_PROTOCOL)
+            if room is None or len(task.payload) + 16 <= room:  # 16: the message's length header
+                return task
+            with self._lock:
+                self._pending.appendleft(task)
+            return None
 
     def _send(self, worker: _Worker, task: _Task) -> None:
-        worker.task, worker.deadline = task, time.monotonic() + task.timeout
+        if not worker.tasks:
+            worker.deadline = time.monotonic() + task.timeout
+        worker.tasks.append(task)
         try:
-            worker.conn.send(task.page)
-        except OSError:  # the worker died while idle
-            worker.task = None
-            self._replace(worker, task, WorkerCrashedError(f"{task.page[1]}: extraction worker died"))
+            worker.inbox.send_bytes(task.payload)
+            task.payload = b""  # sent: the page is held once, in task.page, for a retry
+        except OSError:  # the worker died
+            self._replace(worker, WorkerCrashedError(f"{worker.tasks[0].page[1]}: extraction worker died"))
 
     def _receive(self, worker: _Worker) -> None:
-        task, worker.task = worker.task, None
-        assert task is not None
         try:
-            status, value = worker.conn.recv()
+            status, value = worker.outbox.recv()
         except (EOFError, OSError):
-            self._replace(worker, task, WorkerCrashedError(f"{task.page[1]}: extraction worker died"))
+            self._replace(worker, WorkerCrashedError(f"{worker.tasks[0].page[1]}: extraction worker died"))
             return
+        task = worker.tasks.popleft()
+        if worker.tasks:  # the worker has started the page that waited in its inbox
+            worker.deadline = time.monotonic() + worker.tasks[0].timeout
         if status == "ok":
             task.future.set_result(value)
         else:
@@ -665,32 +702,55 @@ class ExtractorPool:
     def _kill_overdue(self) -> None:
         now = time.monotonic()
         for worker in self._workers:
-            if worker.task is not None and worker.deadline <= now:
-                task, worker.task = worker.task, None
-                error = ExtractionTimeout(f"{task.page[1]}: extraction over its {task.timeout:g} s budget")
-                self._replace(worker, task, error)
+            if worker.tasks and worker.deadline <= now:
+                task = worker.tasks[0]
+                self._replace(worker, ExtractionTimeout(
+                    f"{task.page[1]}: extraction over its {task.timeout:g} s budget"))
 
-    def _replace(self, worker: _Worker, task: _Task, error: ExtractionError) -> None:
+    def _replace(self, worker: _Worker, error: ExtractionError) -> None:
+        """Kill the worker; its running page fails with `error`, pages sent ahead are queued again."""
         logger.warning("%s; restarting the worker", error)
         worker.process.kill()
         worker.process.join()
-        worker.conn.close()
+        worker.inbox.close()
+        worker.outbox.close()
         self._workers[self._workers.index(worker)] = self._start_worker()
         self.restarts += 1
+        task, *ahead = worker.tasks
+        with self._lock:
+            self._pending.extendleft(reversed(ahead))
         task.future.set_exception(error)
 
     def _shutdown(self) -> None:
         with self._lock:
             leftover, self._pending = list(self._pending), deque()
-        for task in leftover + [w.task for w in self._workers if w.task]:
+        for task in leftover + [task for w in self._workers for task in w.tasks]:
             task.future.set_exception(ExtractionError(f"{task.page[1]}: pool closed"))
         for worker in self._workers:
-            worker.conn.close()  # the worker sees EOF and returns
+            worker.inbox.close()  # the worker sees EOF and returns
             worker.process.join(timeout=5)
             if worker.process.is_alive():
                 worker.process.kill()
+            worker.outbox.close()
         self._wake_r.close()
         self._wake_w.close()
+
+
+def _grow_pipe(conn: Connection) -> int:
+    """Raise a pipe's capacity to PIPE_BYTES where the OS allows; return its capacity (0: unknown,
+    so nothing is sent ahead)."""
+    setsize, getsize = getattr(fcntl, "F_SETPIPE_SZ", None), getattr(fcntl, "F_GETPIPE_SZ", None)
+    if getsize is None:
+        return 0
+    try:
+        if setsize is not None:
+            fcntl.fcntl(conn.fileno(), setsize, PIPE_BYTES)
+    except OSError:  # over fs.pipe-max-size or the user's pipe quota: keep the default size
+        pass
+    try:
+        return fcntl.fcntl(conn.fileno(), getsize)
+    except OSError:
+        return 0
 
 
 def start_worker_server() -> None:
