@@ -15,8 +15,8 @@ from tracker.bench_extract import score_texts, shingle_match
 from tracker.config import PROJECT_ROOT
 from tracker.errors import ExtractionError, TrackerError
 from tracker.extract import (ExtractionTimeout, ExtractOptions, ExtractorPool, NotHtmlError,
-                             PageTooLargeError, WorkerCrashedError, drop_title_line, extract_page,
-                             merge_split_bodies, normalise_date)
+                             PageTooLargeError, WARM_UP_PAGE, WorkerCrashedError, drop_title_line,
+                             extract_page, merge_split_bodies, normalise_date)
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpora" / "article-extraction-benchmark"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
@@ -196,6 +196,13 @@ def test_pool_kills_a_page_over_budget_and_recovers() -> None:
                                   (normal, "https://example.org/again", "text/html")]))
     assert isinstance(outcomes[0], NotHtmlError) and isinstance(outcomes[0], ExtractionError)
     assert "within thirty days" in outcomes[1].text
+
+
+def test_warm_up_page_takes_the_slow_paths() -> None:
+    """The fork server's warm-up page must reach what the libraries set up lazily (jusText)."""
+    result = extract_page(WARM_UP_PAGE, "https://example.org/warm-up", "text/html")
+    assert result.text_source == "trafilatura-full"
+    assert len(result.text) < ExtractOptions().retry_below_chars
 
 
 def test_pool_keeps_order_with_a_page_too_big_to_send_ahead() -> None:

@@ -565,8 +565,9 @@ class ExtractorPool:
         self.restarts = 0  # workers killed for overrunning their budget or crashing
         self._context = multiprocessing.get_context(_start_method())
         if self._context.get_start_method() == "forkserver":
-            # Workers fork from a server that has already imported trafilatura: restarts are cheap.
-            self._context.set_forkserver_preload([__name__])
+            # Workers fork from a server that has already imported and warmed up trafilatura:
+            # they start at once, and restarts are cheap.
+            self._context.set_forkserver_preload(SERVER_PRELOAD)
         self._pending: deque[_Task] = deque()
         self._lock = threading.Lock()
         self._closed = False
@@ -753,6 +754,21 @@ def _grow_pipe(conn: Connection) -> int:
         return 0
 
 
+# What the workers' fork server imports: this module, and one warm-up extraction (see there).
+SERVER_PRELOAD = ["tracker.extract_server"]
+WARM_UP_PAGE = (b"<html><head><title>Warm-up</title></head><body><article><p>A short paragraph, "
+                b"published on 7 December 2020.</p></article></body></html>")
+
+
+def warm_up() -> None:
+    """Extract a small built-in page, for what the libraries set up on first use. Its text is
+    short, so it takes every path: fast mode, full mode with jusText, the balanced retry."""
+    try:
+        extract_page(WARM_UP_PAGE, "https://example.org/warm-up", "text/html")
+    except ExtractionError:
+        pass
+
+
 def start_worker_server() -> None:
     """Start the server that extraction workers fork from now (it imports trafilatura, ~0.5 s),
     so that it loads while the caller does other start-up work and pools created later start at
@@ -761,7 +777,7 @@ def start_worker_server() -> None:
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload(SERVER_PRELOAD)
         forkserver.ensure_running()
 
 
