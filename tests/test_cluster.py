@@ -108,3 +108,13 @@ def test_beat_terms_alone_do_not_make_a_story() -> None:
     assert len({a.leader for a in cluster_items(items)}) == 2
     plain = ClusterOptions(beat_terms=frozenset())
     assert specificity("facial") > 3.0 and plain.beat_terms == frozenset()
+
+
+def test_a_word_in_most_of_the_window_counts_less() -> None:
+    fresh, busy = Clusterer(), Clusterer()
+    for i in range(200):  # a feed about robots: "robot" names the collection, not a story
+        busy.add(Item(i, i * 60.0, f"Robot news item {i}"))
+    probe = Item(10_000, 200 * 60.0, "Robot vacuum maker Xyzzo recalls chargers")
+    alone, crowded = fresh._prepare(probe), busy._prepare(probe)
+    assert crowded["robot"] < 0.5 * alone["robot"]
+    assert crowded["xyzzo"] > alone["xyzzo"]  # (vectors are normalised: the rest gains)

@@ -214,3 +214,20 @@ def test_changed_options_recluster_everything_once(tmp_path: Path, db_file: Path
     assert cluster_articles(db, options=stricter).replayed == 6  # stale assignments are not warmed
     assert cluster_articles(db, options=stricter).replayed == 0
     assert len(set(ids_by_url(db).values())) == 6  # nothing is that alike
+
+
+def test_a_rerun_that_undoes_a_merge_forgets_its_link(tmp_path: Path, db_file: Path) -> None:
+    db = open_db(db_file)
+    add(db, tmp_path, [art("m1", "Acme cameras fined by regulator", 4, 9, "Daily"),
+                       art("m2", "Zeta shop chain apologises to customers for cameras", 4, 10, "Herald"),
+                       art("m3", "Acme cameras fined: Zeta shop chain apologises to customers", 4, 11, "Post")])
+    cluster_articles(db)
+    assert db.conn.execute("SELECT COUNT(*) FROM story_links").fetchone()[0] == 1
+    loose = ClusterOptions(threshold=0.01, merge_threshold=0.01)  # m2 joins m1 at once: no link,
+    # and m2, which the dropped link named, leads nothing any more
+    cluster_articles(db, options=loose)
+    assert db.conn.execute("SELECT COUNT(*) FROM story_links").fetchone()[0] == 0
+    assert len(set(ids_by_url(db).values())) == 1
+    cluster_articles(db)  # and back
+    assert db.conn.execute("SELECT COUNT(*) FROM story_links").fetchone()[0] == 1
+    assert len(set(ids_by_url(db).values())) == 1

@@ -13,8 +13,11 @@ How it works (one pass over the items in time order, `(time, id)`):
   "Keibler") are rare in general but *common in the week's news*, so an IDF over the news window
   weighs them down just when they matter. Other terms (other scripts, unknown languages) fall back
   to an IDF over the news of the last `idf_days` (a sliding window, the same value however the run
-  is cut up). The tracker's beat (`beat_terms`: privacy, surveillance, facial recognition...) is in
-  nearly every article it follows and tells no stories apart: those terms count a quarter.
+  is cut up). A word in more than `common_share` of the window's news (counting `prior_docs` more
+  articles, so a handful of articles proves nothing) is the collection's subject rather than a
+  story's ("AI" in a feed of AI news) and shrinks with log(1/share). The tracker's beat
+  (`beat_terms`: privacy, surveillance, facial recognition...) is known in advance: those terms
+  count a quarter even before the window has learnt it.
   Latin/Cyrillic/Greek... text is split into words (English stop words dropped, plural `s` folded,
   "Co-op" one word); Chinese, Japanese, Thai runs become character bigrams.
 * **Blocking.** Only clusters that are still *open* are candidates: their last article at most
@@ -99,6 +102,8 @@ class ClusterOptions:
     gap_days: float = 3.0
     span_days: float = 14.0
     idf_days: float = 7.0
+    common_share: float = 0.05
+    prior_docs: int = 50  # a few articles say little about what is common: count this many more
     beat_terms: frozenset[str] = BEAT_TERMS
     beat_weight: float = 0.25
     body_terms: int = 40
@@ -321,14 +326,23 @@ class Clusterer:
         options = self.options
         for terms, weight in ((title, 1.0), (body, options.body_weight), (slug, options.url_weight)):
             for term in terms:
+                df = self._df.get(term, 0)
                 rarity = specificity(term, language)
                 if rarity is None:
-                    rarity = math.log((size + 1) / (self._df.get(term, 0) + 1)) + 1.0
-                if term in self.options.beat_terms:
-                    rarity *= self.options.beat_weight
+                    rarity = math.log((size + 1) / (df + 1)) + 1.0
+                elif df > options.common_share * (size + options.prior_docs):
+                    rarity *= self._damping(df, size + options.prior_docs)
+                if term in options.beat_terms:
+                    rarity *= options.beat_weight
                 vector[term] = max(vector.get(term, 0.0), weight * rarity)
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         return {term: value / norm for term, value in vector.items()}
+
+    def _damping(self, df: int, size: int) -> float:
+        """A term in more than `common_share` of the window's news is the collection's subject, not
+        a story's ("AI" in a feed of AI news): its weight shrinks with log(1/share), to nothing for
+        a term in everything."""
+        return max(0.0, math.log(size / df)) / math.log(1.0 / self.options.common_share)
 
     # -- candidates and choice --
 

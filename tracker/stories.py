@@ -251,7 +251,8 @@ def _affected_groups(db: store.Database, touched: set[int]) -> list[list[tuple[i
     """The groups of the touched raw clusters, plus every group sharing a previous cluster id with
     them (an article split off leaves its old story behind, which must be looked at too)."""
     while True:
-        groups = [_group_articles(db, leaders) for leaders in _groups(db, touched)]
+        # (a leader named only by a link the replay dropped may lead nothing any more)
+        groups = [g for g in (_group_articles(db, leaders) for leaders in _groups(db, touched)) if g]
         old = sorted({c for group in groups for _, _, c in group if c is not None})
         more: set[int] = set()
         for at in range(0, len(old), 500):  # SQLite caps the number of parameters
