@@ -8,6 +8,7 @@ current directory.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -41,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     process = CrawlerProcess(settings, install_root_handler=True)
     crawler = process.create_crawler(ArticleSpider)
     process.crawl(crawler)
+    # What is loaded by now (Scrapy, Twisted, our modules) lives as long as the process: moved out
+    # of the cyclic GC's generations, it is not scanned by each full collection during the crawl,
+    # nor by the final one at exit (~0.2 s for a process that has nothing left to do).
+    gc.freeze()
     process.start()
     reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
     return 0 if reason in ("finished", None) else 1
