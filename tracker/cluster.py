@@ -220,6 +220,7 @@ def specificity(term: str, language: str = "") -> float | None:
 
 
 _SLUG_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)  # letters only: ids and dates in URLs are noise
+_SLUG_SEPARATOR = re.compile(r"[-_+ ]")
 
 
 def url_terms(url: str) -> list[str]:
@@ -232,7 +233,7 @@ def url_terms(url: str) -> list[str]:
     terms: list[str] = []
     for piece in parts.path.split("/") + [value for _, value in parse_qsl(parts.query)]:
         piece = unquote(piece)
-        if len(re.findall(r"[-_+ ]", piece)) >= 2:
+        if len(_SLUG_SEPARATOR.findall(piece)) >= 2:
             terms.extend(tokenize(" ".join(_SLUG_WORDS.findall(piece.rsplit(".", 1)[0]))))
     return terms
 
@@ -352,9 +353,7 @@ class Clusterer:
         for leader in self._candidates(vector):
             cluster = self._open[leader]
             if cluster.size and self._eligible(cluster, script, item):
-                centroid = cluster.centroid
-                dot = sum(value * centroid.get(term, 0.0) for term, value in vector.items())
-                scored.append((dot / math.sqrt(cluster.norm2), leader))
+                scored.append((_dot(vector, cluster.centroid) / math.sqrt(cluster.norm2), leader))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return scored
 
@@ -388,8 +387,7 @@ class Clusterer:
             other = self._open.get(leader)
             if other is None or other is cluster or not self._mergeable(cluster, other):
                 continue
-            small, large = sorted((cluster.centroid, other.centroid), key=len)
-            dot = sum(value * large.get(term, 0.0) for term, value in small.items())
+            dot = _dot(*sorted((cluster.centroid, other.centroid), key=len))
             if min(cluster.size, other.size) == 1:  # merging a lone article is joining: same test
                 lone, group = (cluster, other) if cluster.size == 1 else (other, cluster)
                 merge = dot / math.sqrt(lone.norm2 * group.norm2) >= self.options.threshold
@@ -473,6 +471,11 @@ class Clusterer:
                     leaders.discard(leader)
                     if not leaders:
                         del self._postings[term]
+
+
+def _dot(sparse: dict[str, float], other: dict[str, float]) -> float:
+    """Dot product of two sparse vectors, walking the first (pass the shorter one first)."""
+    return sum(value * other.get(term, 0.0) for term, value in sparse.items())
 
 
 ALGORITHM_VERSION = 2  # bump when a change makes stored assignments stale

@@ -14,9 +14,10 @@ this module maps raw clusters, joined by those links and by analysts' merges, on
 
 Runs are incremental: only articles that are new or changed since they were clustered (and
 everything after the earliest of them in time) are replayed, after the state just before them is
-rebuilt from stored assignments and the links made before that time (later links are made anew). Because the clustering is a deterministic pass in time order, the
-result equals a full rebuild (`rebuild=True`). Options must stay the same between incremental runs;
-after changing them, rebuild.
+rebuilt from stored assignments and the links made before that time (later links are made anew).
+Because the clustering is a deterministic pass in time order, the result equals a full rebuild
+(`rebuild=True`). The options and algorithm version are recorded (`clustering`): a run with other
+ones reclusters everything, since stored assignments made with different ones cannot be warmed.
 
 Analyst corrections live in `cluster_corrections` and are applied on every run: `split` pins an
 article alone in a new cluster; `merge` joins the raw clusters of two representative articles.
@@ -145,11 +146,10 @@ def _replay(db: store.Database, options: ClusterOptions, start: float
     there: the new assignments, the rows read, and the links (merges) made from `start` on."""
     clusterer = Clusterer(options, _pinned(db))
     root = merge_roots((int(a), int(b), float(t)) for a, b, t in db.conn.execute(
-        "SELECT leader, into_leader, at FROM story_links WHERE at < ?", [start]))
+        "SELECT leader, into_leader, at FROM story_links WHERE at < ?", [_sql_time(start)]))
     since = start - lookback_seconds(options) if math.isfinite(start) else -math.inf
     rows: dict[int, _Row] = {}
-    loaded = list(_rows(db, "WHERE COALESCE(story_at, 0) >= ? OR story_at IS NULL",
-                        [since if math.isfinite(since) else -1e18]))
+    loaded = list(_rows(db, "WHERE COALESCE(story_at, 0) >= ? OR story_at IS NULL", [_sql_time(since)]))
     loaded.sort(key=lambda r: (r.item.time, r.item.id))
     assignments: list[Assignment] = []
     for row in loaded:
@@ -166,13 +166,19 @@ def _replay(db: store.Database, options: ClusterOptions, start: float
 def _save_links(db: store.Database, links: list[tuple[int, int, float]], start: float) -> set[int]:
     """Replace the links made from `start` on (the replay made them anew) with the new ones; the
     leaders they name, old and new, are touched."""
-    since = start if math.isfinite(start) else -1e18
+    since = _sql_time(start)
     touched = {int(x) for row in db.conn.execute(
         "SELECT leader, into_leader FROM story_links WHERE at >= ?", [since]) for x in row}
     db.conn.execute("DELETE FROM story_links WHERE at >= ?", [since])
     db.conn.executemany("INSERT OR REPLACE INTO story_links (leader, into_leader, at) VALUES (?, ?, ?)",
                         links)
     return touched | {x for gone, keep, _ in links for x in (gone, keep)}
+
+
+def _sql_time(seconds: float) -> float:
+    """A time bound SQLite compares as a number (-inf, "from the start", as a very early time)."""
+    return seconds if math.isfinite(seconds) else -1e18
+
 
 def _stored_fingerprint(db: store.Database) -> str | None:
     """The options the stored clustering was made with (None before the first run, or when this
