@@ -227,9 +227,10 @@ def url_terms(url: str) -> list[str]:
     """Terms of the URL's slug: the path segments (or query values) of three or more words joined
     by "-", "_" or "+" ("/2014/03/10/fed-official-says-weak-data.html"), which often name the
     story in other words than the headline; ids, dates and section names are left out."""
-    if not url:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # ("http://[bad"): not a URL, so no slug; the title still counts
         return []
-    parts = urlsplit(url)
     terms: list[str] = []
     for piece in parts.path.split("/") + [value for _, value in parse_qsl(parts.query)]:
         piece = unquote(piece)
