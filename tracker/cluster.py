@@ -37,6 +37,13 @@ How it works (one pass over the items in time order, `(time, id)`):
 * What each part is worth, B-cubed F1 on the UCI sample's held-out half (`tracker bench cluster`,
   2026-11-30): all 0.771; window IDF instead of wordfreq 0.717; no merges 0.742; no URL terms
   0.765. The previous design (window IDF, no merges, no URL) scored 0.689.
+* Tried and left out (measured 2026-11-30, same split, settings picked on the tune half):
+  sentence embeddings mixed into the similarity lift the held-out half to 0.814 (all-MiniLM-L6-v2)
+  or 0.828 (all-mpnet-base-v2), but embed 360 or 52 titles/s on 2 cores (the 1M scale run would take
+  46 min or 5 h instead of 3) and, within one beat, rate different stories alike: on the given seed
+  MiniLM puts pairs from different stories at cosine 0.45-0.65 and pairs within one at 0.51-0.98,
+  and all four settings tried merged its Co-op and Biden stories. LSA over the titles 0.777;
+  static token vectors distilled from MiniLM 0.784.
 * **Scripts.** A cluster only takes items written in its script (and, when both declare one, its
   language): an Arabic title never joins an English story because of a shared "2024" or "iPhone".
 * **Duplicates.** Inside the chosen cluster, the item's normalised text (title + excerpt/text lead)
