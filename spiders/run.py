@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.set(name.strip(), value, priority="cmdline")
     from spiders.articles import ArticleSpider
 
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)  # LOG_INSTALL_ROOT_HANDLER (default on) routes the log
     crawler = process.create_crawler(ArticleSpider)
     process.crawl(crawler)
     # What is loaded by now (Scrapy, Twisted, our modules) lives as long as the process: moved out

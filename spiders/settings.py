@@ -20,7 +20,7 @@ CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 # A robots.txt Crawl-delay is a minimum; Scrapy's default 0.5x-1.5x randomisation would undercut it.
-RANDOMIZE_DOWNLOAD_DELAY = False
+DOWNLOAD_DELAY_JITTER = 0
 AUTOTHROTTLE_ENABLED = True  # served by our subclass (EXTENSIONS below), which honours Crawl-delay
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -85,5 +85,4 @@ TRACKER_RECRAWL_AFTER = ""  # e.g. 6h: also revisit articles fetched longer ago 
 TRACKER_RUN_ID = 0
 
 LOG_LEVEL = "INFO"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
