@@ -149,12 +149,15 @@ def stats(db_path: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535),
               help="Port (0: any free port, printed on start).")
+@click.option("--base-url", default=None, metavar="URL",
+              help="Public address of the site (https://news.example.org), for absolute links in "
+                   "feeds; default: the address each request came to.")
 @db_option
-def serve(host: str, port: int, db_path: Path) -> None:
+def serve(host: str, port: int, base_url: str | None, db_path: Path) -> None:
     """Serve the database read-only in Datasette, with the project's metadata and plugins."""
     from tracker.serve import ServeOptions, serve as run_server
 
-    run_server(db_path, ServeOptions(host=host, port=port))
+    run_server(db_path, ServeOptions(host=host, port=port, base_url=base_url))
 
 
 def _parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 The one module that imports or launches Datasette. Everything Datasette shows lives as data in
 `tracker/datasette/`: `metadata.json` (descriptions, facets, dashboards, canned query titles),
-`queries/*.sql` (the canned queries' SQL), `plugins/` (cell links) and `static/` (CSS). The database is served as a
+`queries/*.sql` (the canned queries' SQL), `templates/` (the home, story and search pages),
+`plugins/` (cell rendering, page data, safe CSV, the Atom feed) and `static/` (CSS). The database is served as a
 normal (mutable) file: Datasette reads it through `mode=ro` connections, so a crawl can keep writing
 (WAL), and no write can reach it: no canned write query or writing plugin is configured, and the
 `/db?sql=` page accepts only SELECT.
@@ -44,6 +45,7 @@ class ServeOptions:
 
     host: str = "127.0.0.1"
     port: int = 8001
+    base_url: str | None = None  # public address for absolute links (feeds); else the request's host
     settings: dict[str, str] = field(default_factory=dict)
 
 
@@ -52,14 +54,23 @@ def database_name(db_path: Path) -> str:
     return db_path.stem
 
 
-def build_metadata(db_name: str) -> dict[str, Any]:
+def build_metadata(db_name: str, base_url: str | None = None) -> dict[str, Any]:
     """The packaged metadata, its canned queries' SQL filled in, aimed at database `db_name`."""
     from datasette.utils import tilde_encode
 
     raw = json.loads((DATASETTE_DIR / "metadata.json").read_text(encoding="utf-8"))
     for name, query in raw["databases"]["{db}"]["queries"].items():
         query["sql"] = (DATASETTE_DIR / "queries" / f"{name}.sql").read_text(encoding="utf-8")
-    return _substitute(raw, {"{db}": db_name, "{db_url}": tilde_encode(db_name)})
+    metadata = _substitute(raw, {"{db}": db_name, "{db_url}": tilde_encode(db_name)})
+    if base_url:
+        metadata.setdefault("plugins", {})["tracker"] = {"base_url": _check_base_url(base_url)}
+    return metadata
+
+
+def _check_base_url(base_url: str) -> str:
+    if not base_url.startswith(("http://", "https://")):
+        raise TrackerError(f"--base-url {base_url!r}: expected an http(s) URL such as https://news.example.org")
+    return base_url.rstrip("/")
 
 
 def _substitute(value: Any, names: dict[str, str]) -> Any:
@@ -78,6 +89,7 @@ def datasette_args(db_path: Path, metadata_path: Path, options: ServeOptions) ->
     """Arguments of `datasette serve` for this database, metadata file and options."""
     args = ["serve", str(db_path), "--metadata", str(metadata_path),
             "--plugins-dir", str(DATASETTE_DIR / "plugins"),
+            "--template-dir", str(DATASETTE_DIR / "templates"),
             "--static", f"tracker-static:{DATASETTE_DIR / 'static'}",
             "--host", options.host, "--port", str(options.port)]
     for name, value in {**SETTINGS, **options.settings}.items():
@@ -99,7 +111,7 @@ def serve(db_path: Path, options: ServeOptions) -> None:
     prepare_database(db_path)
     with tempfile.TemporaryDirectory(prefix="tracker-serve-") as tmp:
         metadata_path = Path(tmp) / "metadata.json"
-        metadata = build_metadata(database_name(db_path))
+        metadata = build_metadata(database_name(db_path), options.base_url)
         metadata_path.write_text(json.dumps(metadata, indent=2), encoding="utf-8")
         logger.info("serving %s on http://%s:%s/", db_path, options.host, options.port)
         try:

@@ -1,37 +1,73 @@
-"""Datasette plugin: link story and article ids in the tracker's views and canned queries.
+"""Datasette plugin: how the tracker's cells read, in tables, views and canned queries.
 
-Tables get links from their foreign keys; views and queries have none, so their `story_id` and
-`article_id` cells (and the stories view's `id`) become links to the story page and the article row.
-Only integers are linked, and the markup is built from them alone: scraped text never reaches it.
+- Story and article ids become links (views and queries have no foreign keys; `articles.cluster_id`
+  goes to the story page, not to a bare `clusters` row).
+- JSON lists (`publishers`, `topics`) read as `a; b; c`, each publisher a link to its stories.
+- Hosts show their ASCII (punycode) form, the Unicode form beside it, so that a look-alike domain
+  cannot pass for another (tracker/present.py).
+Markup is built from integers or escaped text only: scraped text never reaches it raw.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-# (view, column) -> what the id names; a view of None means any canned or arbitrary SQL query.
+from tracker.present import ascii_url, host_label, is_idn_url, json_list
+
+# (table or view, column) -> what the id names; a table of None means any canned or arbitrary query.
 LINKED: dict[tuple[str | None, str], str] = {
     ("stories", "id"): "story",
+    ("new_stories", "id"): "story",
     ("story_articles", "story_id"): "story",
     ("story_articles", "article_id"): "article",
+    ("articles", "cluster_id"): "story",
     ("recent_edits", "article_id"): "article",
     ("fetch_problems", "article_id"): "article",
     (None, "story_id"): "story",
     (None, "article_id"): "article",
 }
+LIST_COLUMNS = frozenset({"publishers", "topics"})
+HOST_COLUMNS = frozenset({"publisher_domain", "host"})
+URL_COLUMNS = frozenset({"url", "final_url", "merged_url"})
 
 
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
-    """A link for the id columns listed in LINKED; None (default rendering) for everything else."""
-    kind = LINKED.get((table, column))
-    if kind is None or isinstance(value, bool) or not isinstance(value, int):
-        return None
+    """Links, lists and hosts as described above; None (default rendering) for everything else."""
+    kind = LINKED.get((table, column)) or LINKED.get((None, column))
+    if kind is not None and isinstance(value, int) and not isinstance(value, bool):
+        return _id_link(kind, value, database, datasette)
+    if column in LIST_COLUMNS:
+        return _list_cell(column, value, database, datasette)
+    if column in HOST_COLUMNS and isinstance(value, str) and value:
+        label = host_label(value)
+        return None if label == value else label
+    if column in URL_COLUMNS and is_idn_url(value):
+        real = ascii_url(value)
+        return Markup('<a href="{}">{}</a> (shown by browsers as {})').format(real, real, value)
+    return None
+
+
+def _id_link(kind: str, value: int, database: str, datasette: Any) -> Markup:
     if kind == "story":
         href = f"{datasette.urls.query(database, 'story')}?id={value}"
     else:
         href = datasette.urls.row(database, "articles", str(value))
     return Markup('<a href="{}">{}</a>').format(escape(href), value)
+
+
+def _list_cell(column: str, value: Any, database: str, datasette: Any) -> Any:
+    items = json_list(value)
+    if items is None:
+        return None
+    if column != "publishers":
+        return "; ".join(items)
+    base = datasette.urls.query(database, "stories_by_publisher")
+    links = [Markup('<a href="{}?publisher={}">{}</a>').format(base, quote_plus(name), name)
+             for name in items]
+    return Markup("; ").join(links)
+

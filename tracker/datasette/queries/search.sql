@@ -1,7 +1,19 @@
-SELECT a.id AS article_id, a.published, a.title, a.publisher,
-       snippet(articles_fts, -1, '[', ']', ' … ', 12) AS snippet,
-       a.cluster_id AS story_id, a.url
-FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-WHERE articles_fts MATCH escape_fts(:q)
-ORDER BY articles_fts.rank
-LIMIT 200
+SELECT * FROM (
+  SELECT a.id AS article_id, a.published, a.title, a.publisher,
+         snippet(articles_fts, -1, '[', ']', ' … ', 16) AS snippet,
+         a.cluster_id AS story_id, a.url
+  FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+  WHERE fts_query(:q) <> '' AND articles_fts MATCH fts_query(:q)
+  ORDER BY CASE WHEN :sort = 'newest' THEN a.published END DESC,
+           CASE WHEN :sort = 'oldest' THEN a.published END, articles_fts.rank, a.id
+  LIMIT 200)
+UNION ALL
+SELECT * FROM (
+  SELECT a.id, a.published, a.title, a.publisher, substr(a.excerpt, 1, 240), a.cluster_id, a.url
+  FROM articles a WHERE fts_query(:q) = '' AND :sort <> 'oldest'
+  ORDER BY a.published DESC, a.id DESC LIMIT 200)
+UNION ALL
+SELECT * FROM (
+  SELECT a.id, a.published, a.title, a.publisher, substr(a.excerpt, 1, 240), a.cluster_id, a.url
+  FROM articles a WHERE fts_query(:q) = '' AND :sort = 'oldest' AND a.published IS NOT NULL
+  ORDER BY a.published, a.id LIMIT 200)

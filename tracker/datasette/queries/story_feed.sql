@@ -1,13 +1,8 @@
-SELECT 'tag:privacy-news-tracker,2024:story/' || c.id AS atom_id,
-       COALESCE(c.last_seen, c.first_seen, '1970-01-01T00:00:00Z') AS atom_updated,
-       COALESCE(c.headline, 'Story ' || c.id) AS atom_title,
-       c.n_articles || ' articles from ' || c.n_publishers || ' publishers, first seen '
-         || COALESCE(c.first_seen, '?') || ': ' || COALESCE(c.publishers, '') AS atom_content,
-       'story?id=' || c.id AS atom_link,
-       c.id AS story_id
+SELECT c.id AS story_id, c.headline, c.first_seen, c.last_seen, c.n_articles, c.n_publishers,
+       c.publishers, c.updated_at
 FROM clusters c
-WHERE c.merged_into IS NULL AND c.id IN (
+WHERE c.merged_into IS NULL AND (fts_query(:q) = '' OR c.id IN (
     SELECT a.cluster_id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-    WHERE articles_fts MATCH escape_fts(:q))
+    WHERE fts_query(:q) <> '' AND articles_fts MATCH fts_query(:q)))
 ORDER BY c.last_seen DESC, c.id DESC
 LIMIT 50
