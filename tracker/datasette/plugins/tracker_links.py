@@ -39,8 +39,11 @@ URL_COLUMNS = frozenset({"url", "final_url", "merged_url"})
 def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
     """Links, lists and hosts as described above; None (default rendering) for everything else."""
     kind = LINKED.get((table, column)) or LINKED.get((None, column))
+    label = None
+    if isinstance(value, dict) and "value" in value:  # a foreign key Datasette expanded to its label
+        value, label = value["value"], value.get("label")
     if kind is not None and isinstance(value, int) and not isinstance(value, bool):
-        return _id_link(kind, value, database, datasette)
+        return _id_link(kind, value, label, database, datasette)
     if column in LIST_COLUMNS:
         return _list_cell(column, value, database, datasette)
     if column in HOST_COLUMNS and isinstance(value, str) and value:
@@ -52,11 +55,13 @@ def render_cell(value: Any, column: str, table: str | None, database: str, datas
     return None
 
 
-def _id_link(kind: str, value: int, database: str, datasette: Any) -> Markup:
+def _id_link(kind: str, value: int, label: Any, database: str, datasette: Any) -> Markup:
     if kind == "story":
         href = f"{datasette.urls.query(database, 'story')}?id={value}"
     else:
         href = datasette.urls.row(database, "articles", str(value))
+    if label and label != value:
+        return Markup('<a href="{}">{}</a> <em>{}</em>').format(escape(href), label, value)
     return Markup('<a href="{}">{}</a>').format(escape(href), value)
 
 
