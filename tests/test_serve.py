@@ -535,6 +535,36 @@ def test_screenshot_of_stories_page_shows_headlines(server: str) -> None:
         assert story["headline"] in dom
 
 
+def _shoot(server: str, path: str, name: str) -> str:
+    """Screenshot (tests/artifacts/NAME.png, to look at) and rendered DOM of a page in Chromium."""
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (scripts/test installs it where it can)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"{name}.png"
+    shot.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([browser, *_chromium_args(profile), f"--screenshot={shot}", server + path],
+                       check=True, capture_output=True, timeout=90)
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([browser, *_chromium_args(profile), "--dump-dom", server + path],
+                             check=True, capture_output=True, timeout=90, text=True).stdout
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    return dom
+
+
+def test_screenshots_of_home_story_and_search_pages(server: str) -> None:
+    dom = _shoot(server, "/", "home")
+    assert "Newest stories" in dom and "Growing fastest" in dom and "relations" not in dom
+    dom = _shoot(server, "/tracker/story?id=5", "story")
+    assert "<title>Story 0005 headline about data protection</title>" in dom
+    assert "Timeline" in dom and "1 copy of this article" in dom and "excerpt 9" in dom
+    dom = _shoot(server, "/tracker/search_stories?q=facial+recognition", "search_stories")
+    assert 'href="/tracker/story?id=1"' in dom and "&lt;script&gt;" in dom
+    dom = _shoot(server, "/tracker/search?q=", "search_articles")
+    assert "syntax error" not in dom and "200 (the first 200) articles" in dom
+
+
 # --- The command line and the benchmark ------------------------------------------------------------
 
 def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:
