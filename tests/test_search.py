@@ -1,0 +1,52 @@
+"""Search terms as typed -> FTS5 expressions, checked against a real FTS5 table."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tracker.search import fts_query
+
+DOCS = ["The AI Act passed", "act on AI now", "GDPR fine", "BIPA suit", "facial recognition ban",
+        "Meta and Facebook", "data protection fine"]
+
+
+@pytest.fixture(scope="module")
+def fts() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter')")
+    conn.executemany("INSERT INTO t (x) VALUES (?)", [(d,) for d in DOCS])
+    return conn
+
+
+def search(conn: sqlite3.Connection, text: str) -> set[str]:
+    expression = fts_query(text)
+    sql = "SELECT x FROM t" + (" WHERE t MATCH ?" if expression else "")
+    return {row[0] for row in conn.execute(sql, [expression] if expression else [])}
+
+
+@pytest.mark.parametrize("text, found", [
+    ("AI Act", {"The AI Act passed"}),  # a phrase, not AI and act anywhere
+    ("GDPR OR BIPA", {"GDPR fine", "BIPA suit"}),
+    ("recogn*", {"facial recognition ban"}),
+    ("facial recogn*", {"facial recognition ban"}),
+    ('"data protection" fine', {"data protection fine"}),
+    ("Meta NOT Facebook", set()),
+    ("fine NOT GDPR", {"data protection fine"}),
+    ('"unbalanced', set()),
+    ('x"y', set()),
+])
+def test_typed_searches(fts: sqlite3.Connection, text: str, found: set[str]) -> None:
+    assert search(fts, text) == found
+
+
+@pytest.mark.parametrize("text", ["", "   ", "OR", "AND OR NOT", "*", '""', "-"])
+def test_nothing_to_search_means_no_condition(fts: sqlite3.Connection, text: str) -> None:
+    assert fts_query(text) == ""
+    assert search(fts, text) == set(DOCS)
+
+
+@pytest.mark.parametrize("text", ['NOT "a', "OR GDPR", "GDPR OR", "a AND OR b", "(x", "x:y", "^a", "NEAR(a b)"])
+def test_odd_input_is_never_a_syntax_error(fts: sqlite3.Connection, text: str) -> None:
+    fts.execute("SELECT x FROM t WHERE t MATCH ?", [fts_query(text) or '""']).fetchall()
