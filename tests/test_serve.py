@@ -95,6 +95,9 @@ def served_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "(1, ?, '2024-01-02T00:00:00Z', 200, 'ok')", [f"https://{IDN_HOST}/1"])
     db.conn.execute("INSERT INTO runs (id, started_at, ended_at, status, new_stories, grown_stories) "
                     "VALUES (1, '2024-01-01T00:00:00Z', '2024-01-01T00:05:00Z', 'completed', 3, 1)")
+    db.conn.executemany("INSERT INTO run_stories (run_id, story_id, change) VALUES (1, ?, ?)",
+                        [(3, "created"), (4, "created"), (5, "created"), (2, "grew")])
+    db.conn.execute("UPDATE clusters SET created_at = '2024-01-01T00:01:00Z' WHERE id IN (3, 4, 5)")
     db.conn.execute("COMMIT")
     db.conn.close()
     return path
@@ -463,6 +466,17 @@ def test_punycode_hosts_are_shown_in_ascii(server: str) -> None:
     assert f'href="https://{IDN_HOST}/1"' not in html
     status, html = get(server, "/tracker/articles", publisher_domain=IDN_HOST)
     assert status == 200 and "xn--bcher-kva.example" in html
+
+
+def test_new_since_the_last_run(server: str) -> None:
+    rows = get_json(server, "/tracker/new_stories.json", run=1, _shape="array")
+    assert [(r["story_id"], r["change"]) for r in rows] == [(5, "created"), (4, "created"),
+                                                            (3, "created"), (2, "grew")]
+    every = get_json(server, "/tracker/new_stories.json", _shape="array")
+    assert [r["story_id"] for r in every[:3]] == [5, 4, 3]  # by when the tracker first saw them
+    status, html = get(server, "/tracker/runs")
+    assert status == 200 and '<a href="/tracker/new_stories?run=1">3</a>' in html
+    assert '<a href="/tracker/new_stories?run=1">1</a>' in html
 
 
 # --- CSV that a spreadsheet opens safely ---------------------------------------------------------------

@@ -119,6 +119,11 @@ TABLES: dict[str, dict[str, Any]] = {
                     "refused": int, "new_stories": int, "grown_stories": int, "errors": str},
         "pk": "id",
     },
+    "run_stories": {  # the stories a run created or grew ("what is new since the last run?")
+        "columns": {"run_id": int, "story_id": int, "change": str},
+        "pk": ("run_id", "story_id"),
+        "foreign_keys": [("run_id", "runs", "id")],
+    },
 }
 
 # (table, columns, unique)
@@ -136,6 +141,9 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("fetches", ("article_id",), False),
     ("article_versions", ("article_id", "version"), True),
     ("clusters", ("last_seen",), False),
+    ("clusters", ("created_at",), False),  # stories by when the tracker first saw them
+    ("clusters", ("first_seen",), False),  # the home page's newest stories
+    ("run_stories", ("story_id",), False),
     ("articles", ("story_leader",), False),
     ("articles", ("story_at",), False),
     ("articles", ("cluster_id", "published"), False),  # a story's articles in order (Datasette)

@@ -121,6 +121,13 @@ def finish_run(db: store.Database, summary: RunSummary, status: str, errors: Seq
 
 # --- the job ---------------------------------------------------------------------------------------
 
+def save_run_stories(db: store.Database, run_id: int, changes: dict[int, str]) -> None:
+    """Link a run to the stories it created or grew (`run_stories`), for "new since the last run"."""
+    with store.transaction(db):
+        db.conn.executemany("INSERT OR REPLACE INTO run_stories (run_id, story_id, change) VALUES (?, ?, ?)",
+                            [(run_id, story_id, change) for story_id, change in changes.items()])
+
+
 def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_overrides: dict[str, str],
             progress: Progress | None = None, log_dir: Path | None = None) -> RunSummary:
     """Load seeds, crawl what is due, cluster; one run at a time per database."""
@@ -170,8 +177,11 @@ def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None)
     if progress:
         progress("cluster", 1, 1)
     after = dict(db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL"))
-    summary.new_stories = sum(1 for cid in after if cid not in before)
-    summary.grown_stories = sum(1 for cid, n in after.items() if cid in before and n > (before[cid] or 0))
+    changes = {cid: "created" for cid in after if cid not in before}
+    changes.update({cid: "grew" for cid, n in after.items() if cid in before and n > (before[cid] or 0)})
+    summary.new_stories = sum(1 for change in changes.values() if change == "created")
+    summary.grown_stories = len(changes) - summary.new_stories
+    save_run_stories(db, summary.run_id, changes)
     logger.info("run=%d stage=cluster articles=%d stories=%d new=%d grown=%d", summary.run_id,
                 result.articles, result.clusters, summary.new_stories, summary.grown_stories)
 

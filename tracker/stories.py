@@ -313,15 +313,18 @@ def _record_merge(db: store.Database, kept: int, merged: int, summary: ClusterSu
 
 
 def _refresh_cluster(db: store.Database, cluster_id: int) -> None:
-    """Recompute a cluster's row from its articles (an emptied, unmerged one is deleted)."""
+    """Recompute a cluster's row from its articles (an emptied, unmerged one is deleted).
+    `updated_at` moves only when the row changes: it answers "which stories changed?"."""
     members = db.conn.execute(
         "SELECT title, publisher, story_at, duplicate_of FROM articles WHERE cluster_id = ? "
         "ORDER BY story_at, id", [cluster_id]).fetchall()
     if members:
+        values = _aggregate(members)
         db.conn.execute(
             "UPDATE clusters SET headline = ?, first_seen = ?, last_seen = ?, n_articles = ?, "
-            "n_publishers = ?, publishers = ?, updated_at = ? WHERE id = ?",
-            [*_aggregate(members), store.now_iso(), cluster_id])
+            "n_publishers = ?, publishers = ?, updated_at = ? WHERE id = ? AND (headline, "
+            "first_seen, last_seen, n_articles, n_publishers, publishers) IS NOT (?, ?, ?, ?, ?, ?)",
+            [*values, store.now_iso(), cluster_id, *values])
     else:
         db.conn.execute("UPDATE clusters SET n_articles = 0, n_publishers = 0 WHERE id = ?", [cluster_id])
         db.conn.execute("DELETE FROM clusters WHERE id = ? AND merged_into IS NULL", [cluster_id])

@@ -35,9 +35,16 @@ HOST_COLUMNS = frozenset({"publisher_domain", "host"})
 URL_COLUMNS = frozenset({"url", "final_url", "merged_url"})
 
 
+RUN_COUNTS = frozenset({"new_stories", "grown_stories"})
+
+
 @hookimpl
-def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str,
+                datasette: Any) -> Any:
     """Links, lists and hosts as described above; None (default rendering) for everything else."""
+    if table == "runs" and column in RUN_COUNTS and isinstance(value, int) and value:
+        href = f"{datasette.urls.query(database, 'new_stories')}?run={int(row['id'])}"
+        return Markup('<a href="{}">{}</a>').format(href, value)
     kind = LINKED.get((table, column)) or LINKED.get((None, column))
     label = None
     if isinstance(value, dict) and "value" in value:  # a foreign key Datasette expanded to its label
