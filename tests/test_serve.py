@@ -310,6 +310,16 @@ def test_atom_feed_that_matches_nothing_is_a_valid_empty_feed(server: str) -> No
     assert feed.findtext(f"{ATOM}id")
 
 
+def test_feed_links_use_the_public_base_url(served_db: Path, tmp_path: Path) -> None:
+    with serving(served_db, tmp_path / "serve.log", "--base-url", "https://news.example.org/") as base:
+        status, xml = get(base, "/tracker/story_feed.atom", q="cameras")
+    assert status == 200
+    feed = ElementTree.fromstring(xml.split("\n", 1)[1])
+    assert feed.findtext(f"{ATOM}id") == "https://news.example.org/tracker/story_feed.atom?q=cameras"
+    links = [e.find(f"{ATOM}link").get("href") for e in feed.findall(f"{ATOM}entry")]
+    assert links == ["https://news.example.org/tracker/story?id=1"]
+
+
 def test_dashboard_chart_page(server: str) -> None:
     status, html = get(server, "/-/dashboards/activity")
     assert status == 200 and "New stories and articles per week" in html
@@ -589,6 +599,16 @@ def test_serve_refuses_a_missing_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "nope.db"), "--port", "0"])
     assert result.exit_code == 1 and "nope.db: no such database" in result.output
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_serve_refuses_a_base_url_that_is_not_http(served_db: Path) -> None:
+    from click.testing import CliRunner
+
+    from tracker.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--db", str(served_db), "--port", "0",
+                                       "--base-url", "news.example.org"])
+    assert result.exit_code == 1 and "--base-url 'news.example.org': expected an http(s) URL" in result.output
 
 
 def test_bench_serve_runs_end_to_end_on_a_small_database(tmp_path: Path) -> None:
