@@ -70,7 +70,7 @@ def test_given_seed_loads_seven_articles_and_six_relations(
         ("Advocates to press Biden, Congress on facial recognition curbs", "Roll Call",
          "2020-12-08T11:39:00Z"),
         ("Privacy Groups Alarmed at Supermarket’s Facial Recognition Trial",
-         "Infosecurity-magazine.com", "2020-12-11T12:30:00Z"),
+         "Infosecurity Magazine", "2020-12-11T12:30:00Z"),  # the outlets table beats the seed's name
         ("Southern Co-op defends facial recognition tech after privacy backlash", "The Grocer",
          "2020-12-11T15:40:00Z"),
         ("Advocates to press Biden administration, Congress on facial recognition curbs", "Security",

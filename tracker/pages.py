@@ -189,8 +189,8 @@ def _save_text(db: store.Database, article_id: int, page: PageResult, extraction
     db.conn.execute("UPDATE articles SET version = ?, content_hash = ? WHERE id = ?",
                     [version, digest, article_id])
     store.apply_meta(db, article_id, _crawl_fields(extraction, current[2]), "crawl")
-    # Seeds name publishers better than og:site_name does; the page's name only fills a gap.
-    store.apply_meta(db, article_id, {"publisher": extraction.site_name}, "seed")
+    # The site's own name (og:site_name, JSON-LD publisher) beats a seed's or the outlets table's.
+    store.apply_meta(db, article_id, {"publisher": extraction.site_name}, "crawl")
     return "ok"
 
 

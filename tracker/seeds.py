@@ -21,6 +21,7 @@ import yaml
 from tracker import db as store
 from tracker.dates import BadDate, to_utc_iso
 from tracker.errors import SeedError, TrackerError, UrlError
+from tracker.publishers import outlet_name
 from tracker.text import clean_text
 from tracker.urls import Alias, host_of, make_alias, preferred_url
 
@@ -183,7 +184,7 @@ def _item(path: Path, data: dict[str, Any], where: str) -> SeedItem:
         "excerpt": _text(path, data, "excerpt", where),
         "published": _date(path, data, where),
         "published_source": None,
-        "publisher": _text(path, provider, "name", f"{where}provider."),
+        "publisher": outlet_name(host_of(url), _text(path, provider, "name", f"{where}provider.")),
         "publisher_domain": _scalar(path, provider, "domain", f"{where}provider.") or host_of(url),
         "image": _image(data.get("images")),
     }

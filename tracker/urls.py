@@ -31,6 +31,8 @@ TRACKING_PARAMS = frozenset({
     "at_custom4", "__twitter_impression", "ref_src", "ref_url", "share", "rss", "cid", "xtor",
     "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "wt.mc_id", "guccounter",
     "guce_referrer", "guce_referrer_sig", "spm", "__s", "vero_id", "oly_anon_id", "oly_enc_id",
+    # The Register's campaign tag (?td=rt-3a, td=keepreading...): one article under many addresses
+    "td",
     # added by the AMP viewer (cdn.ampproject.org/v/...), never part of the story's address
     "amp_js_v", "amp_gsa", "amp_tf", "usqp", "ampshare", "aoh",
 })
