@@ -246,6 +246,8 @@ def test_facets_on_publisher_language_topic_and_date(server: str) -> None:
 def test_stories_by_publisher_and_latest(server: str) -> None:
     rows = get_json(server, "/tracker/stories_by_publisher.json", publisher="Wired", _shape="array")
     assert rows and all(r["articles_by_publisher"] >= 1 for r in rows)
+    assert get_json(server, "/tracker/stories_by_publisher.json", publisher=" wIRED ",
+                    _shape="array") == rows  # names as people type them
     latest = get_json(server, "/tracker/latest_stories.json", _shape="array")
     assert len(latest) == 100
 
@@ -616,7 +618,8 @@ def test_bench_serve_runs_end_to_end_on_a_small_database(tmp_path: Path) -> None
 
     lines = run_bench(BenchOptions(articles=400, requests=3, db_path=tmp_path / "bench.db"))
     assert lines[0].startswith("built") and "400 articles" in lines[0]
-    for name in ("stories list", "story page", "publisher facet", "full-text search"):
+    for name in ("home page", "stories list", "story page", "search stories", "search, empty query",
+                 "publisher facet", "full-text search"):
         assert any(line.startswith(name) and "p95" in line for line in lines), (name, lines)
     conn = sqlite3.connect(tmp_path / "bench.db")
     assert conn.execute("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH 'plan'"

@@ -1,8 +1,9 @@
 """`tracker bench serve`: latency of the real Datasette server over a large synthetic database.
 
 Builds (or reuses) a database of N synthetic articles grouped into stories, starts `tracker serve`
-on it as a child process on a free port, and times the pages analysts use most: the stories list,
-a story page, a facet on publisher and a full-text search. Prints p50/p95/max per page.
+on it as a child process on a free port, and times the pages analysts use most: the home page, the
+stories list, a story page, story and article searches, a facet on publisher. Prints p50/p95/max
+per page.
 """
 
 from __future__ import annotations
@@ -204,8 +205,13 @@ def page_cases(db_name: str, n_stories: int, rng: random.Random) -> dict[str, Ca
     """
     q = urllib.parse.quote
     return {
+        "home page": lambda i: "/",
         "stories list": lambda i: f"/{db_name}/stories",
         "story page": lambda i: f"/{db_name}/story?id={rng.randint(1, n_stories)}",
+        "search stories": lambda i: f"/{db_name}/search_stories?q={q(rng.choice(SEARCH_WORDS))}",
+        "search stories, newest": lambda i: (f"/{db_name}/search_stories?q={q(rng.choice(SEARCH_WORDS))}"
+                                             "&sort=newest"),
+        "search, empty query": lambda i: f"/{db_name}/search_stories?q=",
         "publisher facet": lambda i: f"/{db_name}/articles?_facet=publisher",
         "full-text search": lambda i: f"/{db_name}/articles?_search={q(rng.choice(SEARCH_WORDS))}",
         "search, ranked query": lambda i: f"/{db_name}/search?q={q(rng.choice(SEARCH_WORDS))}",
