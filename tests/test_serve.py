@@ -201,6 +201,7 @@ def test_stories_view_lists_latest_first(server: str) -> None:
                             "n_publishers", "publishers"}
     status, html = get(server, "/tracker/stories")
     assert status == 200 and "One row per story" in html
+    assert 'action="/tracker/search_stories"' in html  # a search box over stories
     assert re.search(r'<a href="/tracker/story\?id=\d+">\d+</a>', html)  # id links to the story
 
 
