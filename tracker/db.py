@@ -141,8 +141,10 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("fetches", ("article_id",), False),
     ("article_versions", ("article_id", "version"), True),
     ("clusters", ("last_seen",), False),
-    ("clusters", ("created_at",), False),  # stories by when the tracker first saw them
-    ("clusters", ("first_seen",), False),  # the home page's newest stories
+    # live stories by when the tracker first saw them, and by first publication (home, search)
+    ("clusters", ("merged_into", "created_at", "id"), False),
+    ("clusters", ("merged_into", "first_seen", "id"), False),
+    ("articles", ("published", "cluster_id"), False),  # the home page's fastest-growing stories
     ("run_stories", ("story_id",), False),
     ("articles", ("story_leader",), False),
     ("articles", ("story_at",), False),

@@ -102,22 +102,15 @@ def fold_duplicates(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str
             if not (row["duplicate_of"] in ids and row["duplicate_of"] != row["article_id"])]
 
 
-def headline_terms(headline: str | None, limit: int = 6) -> list[str]:
-    """The longest distinctive words of a headline (for finding stories on the same subject)."""
-    words = re.findall(r"[^\W_]{3,}", headline or "")
-    seen: dict[str, str] = {}
-    for word in words:
-        if word.lower() not in _STOP and not word.isdigit():
-            seen.setdefault(word.lower(), word)
-    return sorted(seen.values(), key=len, reverse=True)[:limit]
+def headline_words(headline: str | None) -> set[str]:
+    """The distinctive words of a headline, lower case (stop words and numbers left out)."""
+    return {w.lower() for w in re.findall(r"[^\W_]{3,}", headline or "")
+            if w.lower() not in _STOP and not w.isdigit()}
 
 
-def neighbour_match(headline: str | None) -> str:
-    """An FTS5 expression over titles sharing at least two distinctive words with `headline` ('' if
-    it has fewer than two): one shared word ("apologizes", "president") is seldom the same subject."""
-    terms = headline_terms(headline)
-    pairs = [f'("{a}" AND "{b}")' for i, a in enumerate(terms) for b in terms[i + 1:]]
-    return "title : (" + " OR ".join(pairs) + ")" if pairs else ""
+def neighbour_terms(headline: str | None, limit: int = 6) -> list[str]:
+    """The longest distinctive words of a headline, lower case: what neighbouring stories share."""
+    return sorted(headline_words(headline), key=lambda w: (-len(w), w))[:limit]
 
 
 def http_url(value: Any) -> str | None:

@@ -10,12 +10,17 @@ the Jinja filters the templates use.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Any
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 
-from tracker.present import fold_duplicates, host_label, http_url, list_text, neighbour_match
+from tracker.present import fold_duplicates, host_label, http_url, list_text, neighbour_terms
 from tracker.search import fts_query
+
+logger = logging.getLogger(__name__)
 
 STORY_COLUMNS = "id, headline, first_seen, last_seen, n_articles, n_publishers, publishers"
 HOME_NEWEST = (f"SELECT {STORY_COLUMNS} FROM clusters WHERE merged_into IS NULL "
@@ -23,21 +28,28 @@ HOME_NEWEST = (f"SELECT {STORY_COLUMNS} FROM clusters WHERE merged_into IS NULL 
 # Stories ranked by the articles they gained in the 30 days up to the latest publication (not "now":
 # an archive or a paused tracker still shows what was moving at its end).
 HOME_GROWING = (
-    f"SELECT c.id, c.headline, c.first_seen, c.last_seen, c.n_articles, c.n_publishers, "
-    "c.publishers, COUNT(*) AS week_articles FROM articles a JOIN clusters c ON c.id = a.cluster_id "
-    "WHERE a.published >= (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', MAX(published), '-30 days') "
+    "SELECT c.id, c.headline, c.first_seen, c.last_seen, c.n_articles, c.n_publishers, c.publishers, "
+    "g.week_articles FROM (SELECT cluster_id, COUNT(*) AS week_articles FROM articles "
+    "WHERE published >= (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', MAX(published), '-30 days') "
     "FROM articles WHERE published <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) "
-    "AND a.published <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now') AND c.merged_into IS NULL "
-    "GROUP BY c.id ORDER BY week_articles DESC, c.last_seen DESC LIMIT 12")
+    "AND published <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now') AND cluster_id IS NOT NULL "
+    "GROUP BY cluster_id ORDER BY week_articles DESC LIMIT 50) g "
+    "JOIN clusters c ON c.id = g.cluster_id WHERE c.merged_into IS NULL "
+    "ORDER BY g.week_articles DESC, c.last_seen DESC LIMIT 12")
 HOME_RUN = ("SELECT id, started_at, ended_at, status, new_stories, grown_stories FROM runs "
             "WHERE status <> 'running' ORDER BY id DESC LIMIT 1")
 STORY = f"SELECT {STORY_COLUMNS}, merged_into, created_at, updated_at FROM clusters WHERE id = ?"
+# Neighbours: stories first published within two weeks of this one whose headlines contain at
+# least two of its distinctive words (one shared word, "apologizes" or "president", is seldom the
+# same subject), most shared first. An index range scored in SQL, so the cost stays flat as the
+# database grows. {shared} is a sum of instr() tests, one per word.
 NEIGHBOURS = (
-    "SELECT c.id, c.headline, c.first_seen, c.last_seen, c.n_articles FROM ("
-    "  SELECT a.cluster_id, MIN(f.rank) AS best FROM articles_fts f JOIN articles a ON a.id = f.rowid"
-    "  WHERE articles_fts MATCH ? AND a.cluster_id IS NOT NULL AND a.cluster_id <> ?"
-    "  GROUP BY a.cluster_id ORDER BY best LIMIT 40"
-    ") m JOIN clusters c ON c.id = m.cluster_id WHERE c.merged_into IS NULL ORDER BY m.best LIMIT 6")
+    "SELECT id, headline, first_seen, last_seen, n_articles, {shared} AS shared FROM clusters "
+    "WHERE merged_into IS NULL AND first_seen BETWEEN strftime('%Y-%m-%dT%H:%M:%SZ', :at, '-14 days') "
+    "AND strftime('%Y-%m-%dT%H:%M:%SZ', :at, '+14 days') AND id <> :story AND shared >= 2 "
+    "ORDER BY shared DESC, abs(julianday(first_seen) - julianday(:at)), id LIMIT 6")
+# What the page adds beside its rows may take this long; past it the page shows without it.
+EXTRA_TIME_LIMIT_MS = 500
 
 
 @hookimpl
@@ -70,8 +82,15 @@ def _tracker_database(datasette: Any) -> str | None:
     return names[0] if names else None
 
 
-async def _rows(datasette: Any, database: str, sql: str, params: list[Any] | None = None) -> list[Any]:
-    result = await datasette.get_database(database).execute(sql, params or [])
+async def _rows(datasette: Any, database: str, sql: str, params: Any = None) -> list[Any]:
+    """Rows of a query for what a page shows beside its own rows: none if it fails or is too slow
+    (a missing extra must not take the page down)."""
+    try:
+        result = await datasette.get_database(database).execute(
+            sql, params or [], custom_time_limit=EXTRA_TIME_LIMIT_MS, log_sql_errors=False)
+    except (QueryInterrupted, sqlite3.DatabaseError) as exc:
+        logger.warning("page extra skipped (%s): %s", exc, sql[:80])
+        return []
     return list(result.rows)
 
 
@@ -93,6 +112,11 @@ async def _story_vars(datasette: Any, database: str, story_id: str | None) -> di
     if not found:
         return {"tracker_story": None}
     story = found[0]
-    match = neighbour_match(story["headline"])
-    neighbours = await _rows(datasette, database, NEIGHBOURS, [match, story["id"]]) if match else []
+    terms = neighbour_terms(story["headline"])
+    neighbours: list[Any] = []
+    if story["first_seen"] and len(terms) >= 2:
+        shared = " + ".join(f"(instr(lower(headline), :w{i}) > 0)" for i in range(len(terms)))
+        params = {"at": story["first_seen"], "story": story["id"],
+                  **{f"w{i}": term for i, term in enumerate(terms)}}
+        neighbours = await _rows(datasette, database, NEIGHBOURS.format(shared=shared), params)
     return {"tracker_story": story, "tracker_neighbours": neighbours}
