@@ -1,0 +1,33 @@
+"""How stored values are shown: hosts in ASCII, lists as text, copies folded, neighbour terms."""
+
+from __future__ import annotations
+
+from tracker.present import (ascii_url, fold_duplicates, host_label, is_idn_url, list_text,
+                             neighbour_terms)
+
+
+def test_hosts_show_their_ascii_form_first() -> None:
+    assert host_label("bücher.example") == "xn--bcher-kva.example (bücher.example)"
+    assert host_label("xn--bcher-kva.example") == "xn--bcher-kva.example (bücher.example)"
+    assert host_label("xn--80ak6aa92e.com") == "xn--80ak6aa92e.com (аррӏе.com)"  # not apple.com
+    assert host_label("bbc.co.uk") == "bbc.co.uk"
+    assert is_idn_url("https://bücher.example/a") and is_idn_url("http://xn--bcher-kva.example/")
+    assert not is_idn_url("https://bbc.co.uk/news") and not is_idn_url("javascript:alert(1)")
+    assert ascii_url("https://bücher.example:8443/a?b=c") == "https://xn--bcher-kva.example:8443/a?b=c"
+
+
+def test_lists_read_as_text() -> None:
+    assert list_text('["Sky", "Tech Digest"]') == "Sky; Tech Digest"
+    assert list_text("Sky") == "Sky" and list_text(None) is None and list_text("[not json") == "[not json"
+
+
+def test_copies_fold_under_their_original_in_the_same_story() -> None:
+    rows = [{"article_id": 1, "duplicate_of": None}, {"article_id": 2, "duplicate_of": 1},
+            {"article_id": 3, "duplicate_of": 99}, {"article_id": 4, "duplicate_of": 1}]
+    folded = [(row["article_id"], [c["article_id"] for c in copies]) for row, copies in fold_duplicates(rows)]
+    assert folded == [(1, [2, 4]), (3, [])]  # a copy of an article elsewhere stays an entry
+
+
+def test_neighbour_terms_are_the_distinctive_words() -> None:
+    assert neighbour_terms("Google CEO Sundar Pichai calls for regulation of AI in 2020") == [
+        "regulation", "google", "pichai", "sundar", "calls", "ceo"]
