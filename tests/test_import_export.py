@@ -61,7 +61,7 @@ def test_import_keeps_good_lines_and_reports_bad_ones_by_line(
                          "ORDER BY url") == [
         ("https://www.example.com/a.html", "CNIL fines Parcelis", "First paragraph.\n\nSecond paragraph.",
          "2021-01-05T09:00:00Z", "Example News", "ext-1"),
-        ("https://www.example.com/d.html", None, None, None, "example.com", "42"),  # no name: the domain
+        ("https://www.example.com/d.html", None, None, None, None, "42"),
     ]
 
 

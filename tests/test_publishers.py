@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracker.db import open_db
-from tracker.publishers import load_outlets, outlet_name
+from tracker.publishers import known_outlet, load_outlets, outlet_name
 from tracker.seeds import load_seeds
 from tracker.urls import story_key
 
@@ -17,6 +17,7 @@ def test_outlet_names_from_the_shipped_table_else_the_given_name_else_the_domain
     assert outlet_name("thegrocer.co.uk", "The Grocer") == "The Grocer"
     assert outlet_name("unknown-outlet.example") == "unknown-outlet.example"
     assert outlet_name(None, "Given") == "Given" and outlet_name(None) is None
+    assert known_outlet("unknown-outlet.example") is None and known_outlet("www.wired.com") == "WIRED"
     table = load_outlets()
     assert len(table) > 200 and all(domain == domain.lower() for domain in table)
 

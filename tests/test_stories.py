@@ -80,7 +80,7 @@ def test_given_seed_gives_three_stories(db_file: Path) -> None:
     row = db.conn.execute("SELECT n_articles, n_publishers, publishers, first_seen, last_seen "
                           "FROM clusters WHERE n_articles = 4").fetchone()
     assert row[:2] == (4, 4)
-    assert json.loads(row[2]) == ["Computing", "Infosecurity-magazine.com", "The Grocer", "The Next Web"]
+    assert json.loads(row[2]) == ["Computing", "Infosecurity Magazine", "The Grocer", "The Next Web"]
     assert (row[3], row[4]) == ("2020-12-11T08:08:00Z", "2020-12-11T17:33:00Z")
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from tracker import db as store
 from tracker.dates import BadDate, to_utc_iso
 from tracker.errors import ImportLineError, TrackerError, UrlError
-from tracker.publishers import outlet_name
+from tracker.publishers import known_outlet
 from tracker.text import clean_body, clean_text
 from tracker.urls import host_of, make_alias
 
@@ -107,6 +107,7 @@ def _save_record(db: store.Database, path: Path, number: int, record: ImportReco
         return
     fields = dict(record.fields)
     fields["publisher_domain"] = host_of(alias.url)
-    fields["publisher"] = fields.get("publisher") or outlet_name(fields["publisher_domain"])
+    # the import's own name first (the analyst's data), else the outlets table's; unknown stays empty
+    fields["publisher"] = fields.get("publisher") or known_outlet(fields["publisher_domain"])
     store.resolve_article(db, [alias], alias.url, fields, "import")
     summary.saved += 1

@@ -25,16 +25,20 @@ def load_outlets(path: Path = OUTLETS_FILE) -> dict[str, str]:
                 if row.get("domain") and row.get("name")}
 
 
-def outlet_name(domain: str | None, given: str | None = None) -> str | None:
-    """The table's name for a host (`www.` and sub-domains fall back to the parent), else `given`,
-    else the host."""
+def known_outlet(domain: str | None) -> str | None:
+    """The table's name for a host (`www.` and sub-domains fall back to the parent); None if unknown."""
     if not domain:
-        return given or None
-    host = domain.strip().lower().removeprefix("www.")
+        return None
+    labels = domain.strip().lower().removeprefix("www.").split(".")
     outlets = load_outlets()
-    labels = host.split(".")
     for start in range(len(labels) - 1):
         name = outlets.get(".".join(labels[start:]))
         if name:
             return name
-    return given or host
+    return None
+
+
+def outlet_name(domain: str | None, given: str | None = None) -> str | None:
+    """The table's name for a host, else `given`, else the host (without `www.`)."""
+    host = domain.strip().lower().removeprefix("www.") if domain else None
+    return known_outlet(host) or given or host or None
