@@ -14,7 +14,7 @@ EXPORTS: dict[str, str] = {
     "articles": (
         "SELECT id, url, title, publisher, publisher_domain, published, published_source, author, "
         "language, excerpt, text, external_id, status, topics, image, cluster_id, duplicate_of, "
-        "first_seen, last_fetch_at FROM articles ORDER BY id"),
+        "first_seen, last_fetch_at, relevance FROM articles ORDER BY id"),
     "fetches": (
         "SELECT id, article_id, url, requested_at, status, outcome, error_class, error_message, "
         "bytes, elapsed_ms, final_url, content_type, warc_file FROM fetches ORDER BY id"),
@@ -23,8 +23,17 @@ EXPORTS: dict[str, str] = {
         "a.duplicate_of, a.id AS article_id FROM articles a WHERE a.cluster_id IS NOT NULL "
         "ORDER BY a.cluster_id, a.published, a.id"),
     "stories": (
-        "SELECT id, headline, first_seen, last_seen, n_articles, n_publishers, publishers "
+        "SELECT id, headline, first_seen, last_seen, n_articles, n_publishers, publishers, "
+        "(SELECT MAX(relevance) FROM articles a WHERE a.cluster_id = clusters.id) AS relevance "
         "FROM clusters WHERE merged_into IS NULL ORDER BY first_seen, id"),
+    # the lens: one row per article and tag; one row per reported amount
+    "tags": (
+        "SELECT t.article_id, a.url, t.kind, t.tag, t.label FROM article_tags t "
+        "JOIN articles a ON a.id = t.article_id ORDER BY t.article_id, t.kind, t.tag"),
+    "fines": (
+        "SELECT f.article_id, a.url, a.cluster_id, f.amount, f.currency, f.amount_eur, f.kind, "
+        "f.regulator, f.company, f.law, f.evidence FROM fines f JOIN articles a ON a.id = f.article_id "
+        "ORDER BY f.article_id, f.id"),
 }
 FORMATS = ("csv", "jsonl")
 
