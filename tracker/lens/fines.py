@@ -90,6 +90,7 @@ class Fine:
     company: str | None
     law: str | None
     evidence: str
+    local_ties: int = 0  # how many of regulator, company and law were found in the sentence itself
 
 
 class FineFinder:
@@ -115,7 +116,7 @@ class FineFinder:
             if fine is None:
                 continue
             key = (fine.amount, fine.currency)
-            if key not in fines or _ties(fine) > _ties(fines[key]):
+            if key not in fines or fine.local_ties > fines[key].local_ties:
                 fines[key] = fine
         return list(fines.values())
 
@@ -130,8 +131,9 @@ class FineFinder:
             return None
         amount, currency = parsed
         ties = {kind: _tie(tagged, kind, start, end, found.start()) for kind in ("regulator", "company", "law")}
-        return Fine(amount, currency, self.to_eur(amount, currency, on), kind,
-                    ties["regulator"], ties["company"], ties["law"], sentence.strip()[:EVIDENCE_CHARS])
+        return Fine(amount, currency, self.to_eur(amount, currency, on), kind, ties["regulator"][0],
+                    ties["company"][0], ties["law"][0], sentence.strip()[:EVIDENCE_CHARS],
+                    sum(local for _, local in ties.values()))
 
 
 def parse_amount(found: re.Match[str]) -> tuple[float, str] | None:
@@ -180,16 +182,14 @@ def _kind(sentence: str) -> str | None:
     return None  # someone pays, but for what the sentence does not say: an acquisition, a salary
 
 
-def _tie(tagged: Tagged, kind: str, start: int, end: int, at: int) -> str | None:
+def _tie(tagged: Tagged, kind: str, start: int, end: int, at: int) -> tuple[str | None, bool]:
+    """(the tag of this kind nearest the amount in its sentence, True), else (the article's only
+    tag of this kind, False), else (None, False)."""
     near = [m for m in tagged.matches if m.kind == kind and start <= m.start < end]
     if near:
-        return min(near, key=lambda m: abs(m.start - at)).tag
+        return min(near, key=lambda m: abs(m.start - at)).tag, True
     whole = {m.tag for m in tagged.matches if m.kind == kind}
-    return whole.pop() if len(whole) == 1 else None
-
-
-def _ties(fine: Fine) -> int:
-    return sum(x is not None for x in (fine.regulator, fine.company, fine.law))
+    return (whole.pop() if len(whole) == 1 else None), False
 
 
 def _day(published: str | None) -> date | None:
