@@ -109,6 +109,8 @@ class FineFinder:
 
     def find(self, tagged: Tagged, published: str | None) -> list[Fine]:
         """Every amount of a tagged text that is a penalty or payment, one per (amount, currency)."""
+        if not MONEY_ACTION.search(tagged.text):
+            return []  # most texts: no penalty word, no need to look for amounts
         on = _day(published)
         fines: dict[tuple[float, str], Fine] = {}
         for found in AMOUNT.finditer(tagged.text):

@@ -31,15 +31,17 @@ from tracker.lens.taxonomy import Alias, Entry, Taxonomy
 
 # Typographic quotes become plain ones (same length, so offsets hold): "Britain’s" matches "Britain's".
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
-_SENTENCE_END = re.compile(
-    r"(?<!\b[A-Z])(?<!\bMr)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bNo)(?<!\bArt)(?<!\bInc)(?<!\bMrs)(?<!\bCorp)"
-    r"(?<!\bvs)[.!?]+[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+# a full stop after these is not a sentence's end ("U.S. regulators", "Art. 17", "Mr. Smith")
+_ABBREVIATIONS = {"mr", "ms", "mrs", "dr", "st", "no", "art", "inc", "corp", "vs", "co", "ltd", "jr", "sr",
+                  "gov", "sen", "rep", "gen", "prof", "dept", "u.s", "u.k", "e.u", "u.n"}
 _ENDINGS = r"(?:s|es|d|ed|ing|'s)?"
 _ARTICLE_BEFORE = re.compile(r"\b(?:articles?|art\.?|artikel|artículo|articolo)\s*(\d{1,3})"
                              r"(?:\s*\(\d+\))*(?:\s*\([a-z]\))?\s*,?\s+(?:of\s+)?(?:the\s+)?(?:EU\s+)?$",
                              re.IGNORECASE)
 _ARTICLE_AFTER = re.compile(r"^,?\s+(?:articles?|art\.?|artikel)\s*(\d{1,3})\b", re.IGNORECASE)
 MIN_TRIGGER = 3  # shorter literals would let the pattern run on nearly every text anyway
+MAX_TRIGGER_SETS = 3  # a pattern runs only when one literal of each of these sets is in the text
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ class Tagged:
     def sentence_bounds(self, pos: int) -> tuple[int, int]:
         """(start, end) of the sentence holding position `pos`."""
         if self._ends is None:
-            self._ends = [m.end() for m in _SENTENCE_END.finditer(self.text)] + [len(self.text)]
+            self._ends = [m.end() for m in _SENTENCE_END.finditer(self.text)
+                          if m.group()[0] == "\n" or not _abbreviation(self.text, m.start())]
+            self._ends.append(len(self.text))
         i = bisect.bisect_right(self._ends, pos)
         i = min(i, len(self._ends) - 1)
         return (self._ends[i - 1] if i else 0), self._ends[i]
@@ -70,6 +74,14 @@ class Tagged:
     def sentence(self, pos: int) -> str:
         start, end = self.sentence_bounds(pos)
         return self.text[start:end]
+
+
+def _abbreviation(text: str, dot: int) -> bool:
+    """Whether the full stop at `dot` ends an abbreviation or an initial rather than a sentence."""
+    if text[dot] != ".":
+        return False
+    word = text[max(0, dot - 6):dot].rsplit(None, 1)[-1].lower() if dot else ""
+    return len(word) == 1 and word.isalpha() or word.strip("(\"'") in _ABBREVIATIONS
 
 
 def normalise(text: str) -> str:
@@ -102,6 +114,7 @@ class _Rule:
     not_context: re.Pattern[str] | None
     bounded_left: bool
     bounded_right: bool
+    exact_text: str
 
 
 class Matcher:
@@ -110,41 +123,62 @@ class Matcher:
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         self._automaton = ahocorasick.Automaton()
-        self._payloads: list[tuple[list[_Rule], list[int]]] = []
+        # per automaton key: the alias rules it starts, the descriptions it anchors, and whether it
+        # is a trigger literal at all (only those are remembered while scanning)
+        self._payloads: list[tuple[list[_Rule], list[int], bool]] = []
+        self._keys: dict[str, int] = {}
         self._descriptions: list[tuple[Entry, re.Pattern[str]]] = []
+        self._others: list[list[tuple[int, ...]]] = []  # per description: the other trigger sets
         self._always: list[int] = []  # descriptions with no usable trigger literal
-        keys: dict[str, int] = {}
         for entry in taxonomy.entries:
             for alias in entry.aliases:
-                self._payload(keys, _lower(normalise(alias.text)))[0].append(self._rule(entry, alias))
-            for pattern in entry.descriptions:
-                self._add_description(keys, entry, pattern)
-        for key, index in keys.items():
+                self._payload(_lower(normalise(alias.text)))[0].append(self._rule(entry, alias))
+        self._add_descriptions([(e, p) for e in taxonomy.entries for p in e.descriptions])
+        for key, index in self._keys.items():
             self._automaton.add_word(key, (len(key), index))
-        if keys:
+        if self._keys:
             self._automaton.make_automaton()
 
-    def _payload(self, keys: dict[str, int], key: str) -> tuple[list[_Rule], list[int]]:
-        if key not in keys:
-            keys[key] = len(self._payloads)
-            self._payloads.append(([], []))
-        return self._payloads[keys[key]]
+    def _payload(self, key: str, trigger: bool = False) -> tuple[list[_Rule], list[int], bool]:
+        if key not in self._keys:
+            self._keys[key] = len(self._payloads)
+            self._payloads.append(([], [], trigger))
+        elif trigger and not self._payloads[self._keys[key]][2]:
+            rules, anchored, _ = self._payloads[self._keys[key]]
+            self._payloads[self._keys[key]] = (rules, anchored, True)
+        return self._payloads[self._keys[key]]
 
     @staticmethod
     def _rule(entry: Entry, alias: Alias) -> _Rule:
         text = alias.text
         return _Rule(entry, alias, _words_re(alias.context), _words_re(alias.not_context),
-                     text[0].isalnum(), text[-1].isalnum())
+                     text[0].isalnum(), text[-1].isalnum(), normalise(text))
 
-    def _add_description(self, keys: dict[str, int], entry: Entry, pattern: str) -> None:
-        index = len(self._descriptions)
-        self._descriptions.append((entry, re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)))
-        triggers = required_literals(pattern)
-        if not triggers:
-            self._always.append(index)
-            return
-        for literal in triggers:
-            self._payload(keys, _lower(normalise(literal)))[1].append(index)
+    def _add_descriptions(self, patterns: list[tuple[Entry, str]]) -> None:
+        """Each description is anchored on its trigger set shared by the fewest descriptions (a
+        rare word such as "Portland", not "data"); its other sets are checked once it is a candidate."""
+        triggers = [[{_lower(normalise(lit)) for lit in lits} for lits in required_literals(p)]
+                    for _, p in patterns]
+        usage: dict[str, int] = {}
+        for sets in triggers:
+            for literal in set().union(*sets) if sets else ():
+                usage[literal] = usage.get(literal, 0) + 1
+        for (entry, pattern), sets in zip(patterns, triggers):
+            index = len(self._descriptions)
+            self._descriptions.append((entry, re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)))
+            if not sets:
+                self._always.append(index)
+                self._others.append([])
+                continue
+            anchor = min(sets, key=lambda lits: (sum(usage[lit] for lit in lits), -_shortest(lits)))
+            for literal in anchor:
+                self._payload(literal, trigger=True)[1].append(index)
+            self._others.append([tuple(self._trigger_index(lit) for lit in lits)
+                                 for lits in sets if lits is not anchor])
+
+    def _trigger_index(self, literal: str) -> int:
+        self._payload(literal, trigger=True)  # also marks an alias key as a trigger
+        return self._keys[literal]
 
     # --- tagging -----------------------------------------------------------------------------
 
@@ -155,16 +189,19 @@ class Matcher:
         if not self._payloads and not self._always:
             return result
         found: list[Match] = []
-        patterns = set(self._always)
+        candidates: list[int] = list(self._always)
+        seen: set[int] = set()
         lowered = _lower(text)
         for end, (length, index) in self._automaton.iter(lowered):
-            rules, descriptions = self._payloads[index]
-            patterns.update(descriptions)
+            rules, anchored, trigger = self._payloads[index]
+            if trigger:
+                seen.add(index)
+                candidates += anchored
             start = end - length + 1
             for rule in rules:
                 if self._accepts(rule, text, start, end + 1, result):
                     found.append(Match(start, end + 1, rule.entry.id, rule.entry.kind))
-        for index in sorted(patterns):
+        for index in self._due(candidates, seen):
             entry, regex = self._descriptions[index]
             found += [Match(m.start(), m.end(), entry.id, entry.kind) for m in regex.finditer(text)
                       if m.end() > m.start()]
@@ -172,13 +209,18 @@ class Matcher:
         self._count(result)
         return result
 
+    def _due(self, candidates: list[int], seen: set[int]) -> list[int]:
+        """Candidate descriptions (anchor seen, or always run) whose other trigger sets were seen."""
+        return sorted(i for i in set(candidates)
+                      if all(any(k in seen for k in keys) for keys in self._others[i]))
+
     @staticmethod
     def _accepts(rule: _Rule, text: str, start: int, end: int, result: Tagged) -> bool:
         if rule.bounded_left and start > 0 and text[start - 1].isalnum():
             return False
         if rule.bounded_right and end < len(text) and text[end].isalnum():
             return False
-        if rule.alias.exact and text[start:end] != normalise(rule.alias.text):
+        if rule.alias.exact and text[start:end] != rule.exact_text:
             return False
         if rule.context is None and rule.not_context is None:
             return True
@@ -238,47 +280,47 @@ def _short(entry: Entry) -> str:
 
 # --- Trigger literals --------------------------------------------------------------------------
 
-def required_literals(pattern: str) -> set[str]:
-    """Literals of which every match of `pattern` contains at least one (empty: none known).
+def required_literals(pattern: str) -> list[set[str]]:
+    """Sets of literals such that every match of `pattern` contains one literal of each set (at
+    most MAX_TRIGGER_SETS sets, the most selective first; empty: nothing known, always run).
 
     Read from the parsed pattern: a run of literal characters outside any optional part is
     required; an alternation requires one of its branches' literals."""
     try:
         parsed = sre_parse.parse(pattern, re.IGNORECASE)
     except re.error:
-        return set()
-    found = _required(list(parsed))
-    return found if found and min(len(s) for s in found) >= MIN_TRIGGER else set()
+        return []
+    usable = [c for c in _all_required(list(parsed)) if _shortest(c) >= MIN_TRIGGER]
+    usable.sort(key=_shortest, reverse=True)
+    return usable[:MAX_TRIGGER_SETS]
 
 
-def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
-    candidates: list[set[str]] = []
+def _shortest(literals: set[str]) -> int:
+    return min((len(s.strip()) for s in literals), default=0)
+
+
+def _all_required(items: list[tuple[Any, Any]]) -> list[set[str]]:
+    found: list[set[str]] = []
     run: list[str] = []
     for op, av in items:
         if op is sre_parse.LITERAL:
             run.append(chr(av))
             continue
         if run:
-            candidates.append({"".join(run)})
+            found.append({"".join(run)})
             run = []
-        sub = _required_of(op, av)
-        if sub:
-            candidates.append(sub)
+        if op is sre_parse.SUBPATTERN:
+            found += _all_required(list(av[-1]))
+        elif op is sre_parse.BRANCH:
+            best = [max(_all_required(list(b)), key=_shortest, default=None) for b in av[1]]
+            if all(b and _shortest(b) > 0 for b in best):
+                found.append(set().union(*best))  # type: ignore[arg-type]
+        elif op in _REPEATS and av[0] >= 1:
+            found += _all_required(list(av[2]))
     if run:
-        candidates.append({"".join(run)})
-    usable = [c for c in candidates if c and min(len(s.strip()) for s in c) > 0]
-    return max(usable, key=lambda c: min(len(s.strip()) for s in c), default=None)
+        found.append({"".join(run)})
+    return found
 
 
-def _required_of(op: Any, av: Any) -> set[str] | None:
-    if op is sre_parse.SUBPATTERN:
-        return _required(list(av[-1]))
-    if op is sre_parse.BRANCH:
-        branches = [_required(list(b)) for b in av[1]]
-        if all(branches):
-            return set().union(*branches)  # type: ignore[arg-type]
-        return None
-    if op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None)):
-        low, _high, sub = av
-        return _required(list(sub)) if low >= 1 else None
-    return None
+_REPEATS = tuple(op for op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT,
+                               getattr(sre_parse, "POSSESSIVE_REPEAT", None)) if op is not None)
