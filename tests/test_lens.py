@@ -399,3 +399,13 @@ def test_exports_of_tags_and_fines(runner: CliRunner, tmp_path: Path, taxonomy_d
     for what in ("articles", "stories"):
         header = runner.invoke(main, ["export", what, "--db", str(db_path)]).stdout.splitlines()[0]
         assert header.split(",")[-1] == "relevance"
+
+
+def test_the_payer_before_the_amount_and_clauses_cut_at_semicolons(matcher: Matcher) -> None:
+    finder = FineFinder()
+    fines = finder.find(matcher.tag("Meta agreed to pay $5 billion to resolve the Clearview AI case."), "2019-07-24")
+    assert [(f.kind, f.company) for f in fines] == [("settlement", "meta")]
+    text = "Regulators' data fines top $126M; Meta settles with Clearview AI"
+    assert [(f.kind, f.amount) for f in finder.find(matcher.tag(text), None)] == [("fine", 126_000_000)]
+    text = "Regulators' data reviews cost $126M; Meta settles a suit"  # the penalty word is in the other clause
+    assert finder.find(matcher.tag(text), None) == []

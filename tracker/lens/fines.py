@@ -123,7 +123,7 @@ class FineFinder:
         return list(fines.values())
 
     def _fine(self, tagged: Tagged, found: re.Match[str], on: date | None) -> Fine | None:
-        start, end = tagged.sentence_bounds(found.start())
+        start, end = _clause(tagged, found.start())
         sentence = tagged.text[start:end]
         kind = _kind(sentence) if MONEY_ACTION.search(sentence) else None
         if kind is None or _excluded(tagged.text, found, start, end):
@@ -132,7 +132,7 @@ class FineFinder:
         if parsed is None or parsed[0] < MIN_AMOUNT:
             return None
         amount, currency = parsed
-        ties = {kind: _tie(tagged, kind, start, end, found.start()) for kind in ("regulator", "company", "law")}
+        ties = {role: _tie(tagged, role, start, end, found.start()) for role in ("regulator", "company", "law")}
         return Fine(amount, currency, self.to_eur(amount, currency, on), kind, ties["regulator"][0],
                     ties["company"][0], ties["law"][0], sentence.strip()[:EVIDENCE_CHARS],
                     sum(local for _, local in ties.values()))
@@ -184,10 +184,27 @@ def _kind(sentence: str) -> str | None:
     return None  # someone pays, but for what the sentence does not say: an acquisition, a salary
 
 
+def _clause(tagged: Tagged, at: int) -> tuple[int, int]:
+    """The sentence around position `at`, cut at semicolons: headlines join two stories with one
+    ("UK Regulators' Fines Top $126M; Google CEO Calls For AI Governance")."""
+    start, end = tagged.sentence_bounds(at)
+    text = tagged.text
+    before = text.rfind(";", start, at)
+    after = text.find(";", at, end)
+    return (before + 1 if before >= 0 else start), (after if after >= 0 else end)
+
+
 def _tie(tagged: Tagged, kind: str, start: int, end: int, at: int) -> tuple[str | None, bool]:
-    """(the tag of this kind nearest the amount in its sentence, True), else (the article's only
-    tag of this kind, False), else (None, False)."""
+    """(the tag of this kind nearest the amount in its clause, True), else (the article's only
+    tag of this kind, False), else (None, False). A company named before the amount wins over one
+    after it: the payer is the subject ("Facebook agreed to pay $5bn to resolve the Cambridge
+    Analytica ..."; "the ICO fined Clearview AI £7.5m"); one after it counts only before a comma."""
     near = [m for m in tagged.matches if m.kind == kind and start <= m.start < end]
+    if kind == "company":
+        before = [m for m in near if m.start < at]
+        # after the amount only within its phrase: "une amende de 50 millions d'euros à Google",
+        # not "... $126 million in fines, Google CEO Sundar Pichai calls for ..."
+        near = before or [m for m in near if m.start > at and "," not in tagged.text[at:m.start]]
     if near:
         return min(near, key=lambda m: abs(m.start - at)).tag, True
     whole = {m.tag for m in tagged.matches if m.kind == kind}
