@@ -409,3 +409,28 @@ def test_the_payer_before_the_amount_and_clauses_cut_at_semicolons(matcher: Matc
     assert [(f.kind, f.amount) for f in finder.find(matcher.tag(text), None)] == [("fine", 126_000_000)]
     text = "Regulators' data reviews cost $126M; Meta settles a suit"  # the penalty word is in the other clause
     assert finder.find(matcher.tag(text), None) == []
+
+
+def test_run_with_a_broken_taxonomy_clusters_on_old_tags_and_records_the_failure(
+        tmp_path: Path, taxonomy_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.job import run_job
+
+    db_path = tmp_path / "data" / "tracker.db"
+    db = open_db(db_path)
+    article = add_article(db, "https://a.example/1", "The ICO fined Meta £1m over a data breach")
+    db.conn.execute("UPDATE articles SET status = 'fetched', next_fetch_at = '2999-01-01T00:00:00Z'")
+    tag_articles(db, taxonomy_dir)
+    db.conn.execute("UPDATE articles SET title = 'The Garante fined Meta', updated_at = '2100-01-01T00:00:00Z'")
+    tags_before = stored(db, "SELECT * FROM article_tags ORDER BY tag")
+    db.close()
+    broken = write_taxonomy(tmp_path / "broken", **{"laws.yml": FILES["laws.yml"].replace("id: bipa", "id: gdpr")})
+    monkeypatch.setattr("tracker.lens.taxonomy.DEFAULT_TAXONOMY", broken)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    with pytest.raises(TaxonomyError, match="laws.yml:13: duplicate id 'gdpr'"):
+        run_job(db_path, [str(seeds)], {}, log_dir=tmp_path / "logs")
+    db = open_db(db_path)
+    status, errors = stored(db, "SELECT status, errors FROM runs")[0]
+    assert status == "failed" and "tag: " in errors and "duplicate id 'gdpr'" in errors
+    assert stored(db, "SELECT * FROM article_tags ORDER BY tag") == tags_before
+    assert stored(db, "SELECT cluster_id IS NOT NULL FROM articles WHERE id = ?", article) == [(1,)]
