@@ -434,3 +434,38 @@ def test_run_with_a_broken_taxonomy_clusters_on_old_tags_and_records_the_failure
     assert status == "failed" and "tag: " in errors and "duplicate id 'gdpr'" in errors
     assert stored(db, "SELECT * FROM article_tags ORDER BY tag") == tags_before
     assert stored(db, "SELECT cluster_id IS NOT NULL FROM articles WHERE id = ?", article) == [(1,)]
+
+
+def test_datasette_lens_views_queries_feed_and_label_links(tmp_path: Path, taxonomy_dir: Path) -> None:
+    from tests.test_serve import get, get_json, serving
+
+    db_path = tmp_path / "lens.db"
+    db = open_db(db_path)
+    db.conn.execute("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles, n_publishers) "
+                    "VALUES (1, 'ICO fines Clearview', '2022-05-23T00:00:00Z', '2022-05-23T00:00:00Z', 1, 1)")
+    article = add_article(db, "https://a.example/1", "The ICO fined Clearview AI £7.5m under the GDPR")
+    db.conn.execute("UPDATE articles SET cluster_id = 1")
+    tag_articles(db, taxonomy_dir)
+    db.close()
+    with serving(db_path, tmp_path / "serve.log") as base:
+        rows = get_json(base, "/lens/story_lens.json", _shape="array")
+        assert rows[0]["laws"] == '["General Data Protection Regulation (GDPR)"]' and rows[0]["relevance"] >= 0.9
+        status, html = get(base, "/lens/story_lens")
+        assert status == 200 and 'regulators__arraycontains=Information+Commissioner' in html
+        assert '["' not in html.split("<tbody>")[1]  # labels, not raw JSON
+        fine = get_json(base, "/lens/enforcement.json", _shape="array")[0]
+        assert (fine["regulator"], fine["company"], fine["amount"], fine["story_id"]) == \
+            ("Information Commissioner's Office (UK)", "Clearview AI", 7_500_000, 1)
+        by_regulator = get_json(base, "/lens/fines_by_regulator.json", _shape="array", kind="")
+        assert by_regulator[0]["regulator"] == "Information Commissioner's Office (UK)"
+        assert [r["story_id"] for r in get_json(base, "/lens/stories_about_law.json", _shape="array",
+                                                  law="gdpr")] == [1]
+        assert get_json(base, "/lens/new_in_jurisdiction.json", _shape="array", jurisdiction="gb",
+                        days="100000")[0]["story_id"] == 1
+        status, feed = get(base, "/lens/tag_feed.atom", tag="ico", min_relevance="0.5")
+        assert status == 200 and "<title>ICO fines Clearview</title>" in feed
+        status, _ = get(base, "/-/dashboards/enforcement")
+        assert status == 200
+        facet = get_json(base, "/lens/story_tags.json", _facet="kind", _shape="objects")
+        assert {f["value"] for f in facet["facet_results"]["kind"]["results"]} >= {"regulator", "law", "company"}
+    assert article == 1
