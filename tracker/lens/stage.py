@@ -2,8 +2,9 @@
 and stores them (`article_tags`, `fines`, `articles.relevance`, `articles.tagged_at`).
 
 Incremental: an article is looked at again when it changed since it was last looked at (its
-`updated_at`, set whenever its title, excerpt or text changes, is not older than `tag_checked_at`, or
-another article was merged into it since), and retagged only when the hash of its text and the
+`updated_at`, set whenever its title, excerpt or text changes, is later than `tag_checked_at`, or
+another article was merged into it since; in `tracker run` the stages run one after another under
+the run lock, so nothing changes an article within the second it is checked), and retagged only when the hash of its text and the
 taxonomy's fingerprint differ from the stored `tag_hash`. A changed taxonomy (another fingerprint
 than the one in `lens`) or `--rebuild` retags every article. `tagged_at` moves only when an article's
 tags or relevance change, so that clustering reclusters just those (see lens-contract).
@@ -153,9 +154,9 @@ def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
 def _candidates(db: store.Database, everything: bool) -> list[int]:
     if everything:
         return [r[0] for r in db.conn.execute("SELECT id FROM articles ORDER BY id")]
-    sql = ("SELECT id FROM articles WHERE tag_checked_at IS NULL OR updated_at >= tag_checked_at "
+    sql = ("SELECT id FROM articles WHERE tag_checked_at IS NULL OR updated_at > tag_checked_at "
            "OR EXISTS (SELECT 1 FROM article_merges m WHERE m.kept_id = articles.id "
-           "AND m.at >= articles.tag_checked_at) ORDER BY id")
+           "AND m.at > articles.tag_checked_at) ORDER BY id")
     return [r[0] for r in db.conn.execute(sql)]
 
 
@@ -169,7 +170,9 @@ def _rows(db: store.Database, ids: list[int], rebuild: bool) -> list[Sequence[An
 def _save(db: store.Database, ids: list[int], results: list[Result | None], summary: TagSummary) -> None:
     now = store.now_iso()
     with store.transaction(db):
-        db.conn.executemany("UPDATE articles SET tag_checked_at = ? WHERE id = ?", [(now, i) for i in ids])
+        # never earlier than the article's own updated_at, so that the next run's `>` skips it
+        db.conn.executemany("UPDATE articles SET tag_checked_at = MAX(?, COALESCE(updated_at, '')) "
+                            "WHERE id = ?", [(now, i) for i in ids])
         for result in results:
             if result is not None:
                 _save_result(db, result, now, summary)
