@@ -92,3 +92,12 @@ def test_seeds_ai_news_scores_low(shared_dir: Path, tmp_path: Path) -> None:
     scores = [r for (r,) in db.conn.execute("SELECT relevance FROM articles WHERE url NOT LIKE '%x.example%'")]
     assert len(scores) > 100 and sum(s >= 0.5 for s in scores) <= len(scores) * 0.05
     assert db.conn.execute("SELECT relevance FROM articles WHERE url = 'https://x.example/1'").fetchone()[0] >= 0.9
+
+
+def test_bench_tag_runs_end_to_end_on_a_few_articles(shared_dir: Path) -> None:
+    from tracker.lens.bench import run_tag_bench
+
+    lines = run_tag_bench(300, workers=1, seeds=shared_dir / "seeds" / "smartable-ai")
+    assert any(line.startswith("tagged 300 synthetic articles") for line in lines), lines
+    assert any("tracker tag on a 300-article database" in line for line in lines), lines
+    assert "load average" in lines[-1]

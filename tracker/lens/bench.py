@@ -66,8 +66,9 @@ def _init(taxonomy: Taxonomy, items: list[tuple[str, str, str]]) -> None:
     _tagger, _items = Tagger(taxonomy), items
 
 
-def _run(span: tuple[int, int]) -> tuple[int, int, int, int, int]:
+def _run(span: tuple[int, int]) -> tuple[int, int, int, int, int, float]:
     assert _tagger is not None
+    cpu = time.process_time()
     tagged = tags = fines = relevant = 0
     for i in range(*span):
         result = _tagger.tag_row(synthetic(_items, i))
@@ -76,23 +77,26 @@ def _run(span: tuple[int, int]) -> tuple[int, int, int, int, int]:
         tags += len(result.tags)
         fines += len(result.fines)
         relevant += result.relevance >= 0.5
-    return span[1] - span[0], tagged, tags, fines, relevant
+    return span[1] - span[0], tagged, tags, fines, relevant, time.process_time() - cpu
 
 
-def run_tag_bench(articles: int, workers: int | None = None) -> list[str]:
-    """Tag `articles` synthetic articles in `workers` processes; lines of figures."""
+def run_tag_bench(articles: int, workers: int | None = None, seeds: Path = SEEDS) -> list[str]:
+    """Tag `articles` synthetic articles made from the seeds under `seeds`, in `workers` processes;
+    lines of figures."""
     workers = workers or os.cpu_count() or 1
-    taxonomy, items = load_taxonomy(), seed_items()
+    taxonomy, items = load_taxonomy(), seed_items(seeds)
     spans = [(i, min(i + TASK, articles)) for i in range(0, articles, TASK)]
     load = os.getloadavg()
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(taxonomy, items)) as pool:
-        totals = [sum(x) for x in zip(*pool.map(_run, spans))] if spans else [0] * 5
+        totals = [sum(x) for x in zip(*pool.map(_run, spans))] if spans else [0] * 6
     took = time.perf_counter() - started
-    n, tagged, tags, fines, relevant = totals
+    n, tagged, tags, fines, relevant, cpu = totals
     lines = [f"taxonomy: {len(taxonomy.entries)} entries; {len(items)} seed items as material",
              f"tagged {n:,} synthetic articles in {took:.1f} s with {workers} workers: "
              f"{n / took:,.0f} articles/s (pool start and automaton builds included)",
+             f"  CPU time in the workers: {cpu:.1f} s, {cpu / max(n, 1) * 1e6:.0f} us an article; on "
+             f"{workers} otherwise idle cores that is {cpu / workers:.0f} s of wall time",
              f"  {tagged:,} with a tag, {tags:,} tags, {fines:,} fines, {relevant:,} with relevance >= 0.5"]
     lines += _stage_figures(min(articles, DB_ARTICLES), items, workers)
     end = os.getloadavg()
