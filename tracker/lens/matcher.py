@@ -31,6 +31,7 @@ from tracker.lens.taxonomy import Alias, Entry, Taxonomy
 
 # Typographic quotes become plain ones (same length, so offsets hold): "Britain’s" matches "Britain's".
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
+_QUOTED = ("\u2019", "\u2018", "\u201c", "\u201d", "\u00a0")
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 # a full stop after these is not a sentence's end ("U.S. regulators", "Art. 17", "Mr. Smith")
 _ABBREVIATIONS = {"mr", "ms", "mrs", "dr", "st", "no", "art", "inc", "corp", "vs", "co", "ltd", "jr", "sr",
@@ -86,7 +87,10 @@ def _abbreviation(text: str, dot: int) -> bool:
 
 def normalise(text: str) -> str:
     """The text matching runs on: typographic quotes and non-breaking spaces made plain."""
-    return text.translate(_QUOTES)
+    # five substring scans cost less than one translate over a text that has none of them
+    if any(c in text for c in _QUOTED):
+        return text.translate(_QUOTES)
+    return text
 
 
 def _lower(text: str) -> str:
@@ -128,7 +132,7 @@ class Matcher:
         self._payloads: list[tuple[list[_Rule], list[int], bool]] = []
         self._keys: dict[str, int] = {}
         self._descriptions: list[tuple[Entry, re.Pattern[str]]] = []
-        self._others: list[list[tuple[int, ...]]] = []  # per description: the other trigger sets
+        self._others: list[list[frozenset[int]]] = []  # per description: the other trigger sets
         self._always: list[int] = []  # descriptions with no usable trigger literal
         for entry in taxonomy.entries:
             for alias in entry.aliases:
@@ -173,7 +177,7 @@ class Matcher:
             anchor = min(sets, key=lambda lits: (sum(usage[lit] for lit in lits), -_shortest(lits)))
             for literal in anchor:
                 self._payload(literal, trigger=True)[1].append(index)
-            self._others.append([tuple(self._trigger_index(lit) for lit in lits)
+            self._others.append([frozenset(self._trigger_index(lit) for lit in lits)
                                  for lits in sets if lits is not anchor])
 
     def _trigger_index(self, literal: str) -> int:
@@ -212,7 +216,7 @@ class Matcher:
     def _due(self, candidates: list[int], seen: set[int]) -> list[int]:
         """Candidate descriptions (anchor seen, or always run) whose other trigger sets were seen."""
         return sorted(i for i in set(candidates)
-                      if all(any(k in seen for k in keys) for keys in self._others[i]))
+                      if all(not keys.isdisjoint(seen) for keys in self._others[i]))
 
     @staticmethod
     def _accepts(rule: _Rule, text: str, start: int, end: int, result: Tagged) -> bool:
