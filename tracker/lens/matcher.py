@@ -126,7 +126,11 @@ class Matcher:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        self._automaton = ahocorasick.Automaton()
+        self._automaton = ahocorasick.Automaton()  # over lowercased text: aliases and trigger literals
+        # exact-case aliases ("EC", "US", "AI") in a second automaton over the text as written: in
+        # lowercase they would be hit inside every "tech", "because" and "said"
+        self._exact = ahocorasick.Automaton()
+        self._exact_rules: dict[str, list[_Rule]] = {}
         # per automaton key: the alias rules it starts, the descriptions it anchors, and whether it
         # is a trigger literal at all (only those are remembered while scanning)
         self._payloads: list[tuple[list[_Rule], list[int], bool]] = []
@@ -136,12 +140,19 @@ class Matcher:
         self._always: list[int] = []  # descriptions with no usable trigger literal
         for entry in taxonomy.entries:
             for alias in entry.aliases:
-                self._payload(_lower(normalise(alias.text)))[0].append(self._rule(entry, alias))
+                if alias.exact:
+                    self._exact_rules.setdefault(normalise(alias.text), []).append(self._rule(entry, alias))
+                else:
+                    self._payload(_lower(normalise(alias.text)))[0].append(self._rule(entry, alias))
         self._add_descriptions([(e, p) for e in taxonomy.entries for p in e.descriptions])
         for key, index in self._keys.items():
             self._automaton.add_word(key, (len(key), index))
         if self._keys:
             self._automaton.make_automaton()
+        for key, rules in self._exact_rules.items():
+            self._exact.add_word(key, (len(key), rules))
+        if self._exact_rules:
+            self._exact.make_automaton()
 
     def _payload(self, key: str, trigger: bool = False) -> tuple[list[_Rule], list[int], bool]:
         if key not in self._keys:
@@ -190,7 +201,7 @@ class Matcher:
         """Tags of a text (title, excerpt and body joined by newlines)."""
         text = normalise(text)
         result = Tagged(text)
-        if not self._payloads and not self._always:
+        if not self._payloads and not self._always and not self._exact_rules:
             return result
         found: list[Match] = []
         candidates: list[int] = list(self._always)
@@ -205,6 +216,11 @@ class Matcher:
             for rule in rules:
                 if self._accepts(rule, text, start, end + 1, result):
                     found.append(Match(start, end + 1, rule.entry.id, rule.entry.kind))
+        if self._exact_rules:
+            for end, (length, rules) in self._exact.iter(text):
+                start = end - length + 1
+                found += [Match(start, end + 1, rule.entry.id, rule.entry.kind) for rule in rules
+                          if self._accepts(rule, text, start, end + 1, result)]
         for index in self._due(candidates, seen):
             entry, regex = self._descriptions[index]
             found += [Match(m.start(), m.end(), entry.id, entry.kind) for m in regex.finditer(text)
