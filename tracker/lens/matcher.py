@@ -1,10 +1,10 @@
-"""Tag a text with the taxonomy: one Aho-Corasick automaton (pyahocorasick, the one module that
+"""Tag a text with the taxonomy: Aho-Corasick automatons (pyahocorasick, the one module that
 imports it) over every alias, built once per run, then the rules a plain substring search lacks.
 
 - Word boundaries: an alias matches only where it does not continue a word ("ICO" is not found in
   "Puerto Rico", "Meta" not in "metadata").
-- Case: `case: exact` aliases match in their own capitals only (the automaton runs on lowercased
-  text; the original slice is compared afterwards).
+- Case: aliases match in any capitals (an automaton over the lowercased text), except `case:
+  exact` ones, which a second automaton finds in the text as written.
 - Context: an ambiguous alias needs one of its `context` words, and none of its `not_context` words,
   in the same sentence ("ICO" with "fine" or "data", not with "coin").
 - Overlaps: a match inside a longer accepted match is dropped ("UK GDPR" is not also "GDPR"; the
