@@ -133,7 +133,8 @@ def import_cmd(files: tuple[str, ...], db_path: Path) -> None:
 @db_option
 def export_cmd(what: str, fmt: str, output: str, story: int | None, search: str | None,
                since: str | None, excel: bool, raw: bool, db_path: Path) -> None:
-    """Stream the rows of articles, fetches, clusters (one row per article) or stories."""
+    """Stream the rows of articles, fetches, clusters (one row per article), stories, tags (one row
+    per article and tag) or fines (one row per reported amount)."""
     from tracker.export import ExportOptions, export_rows
 
     database = _open(db_path, create=False)
@@ -142,6 +143,49 @@ def export_cmd(what: str, fmt: str, output: str, story: int | None, search: str 
         count = export_rows(database, what, fmt, out, options)
     if output != "-":
         click.echo(f"{count} rows written to {output}", err=True)
+
+
+@main.group()
+def taxonomy() -> None:
+    """The lens taxonomy (regulators, laws, actions, technologies, jurisdictions, companies)."""
+
+
+@taxonomy.command("check")
+@click.argument("path", required=False, type=click.Path())
+def taxonomy_check(path: str | None) -> None:
+    """Validate a taxonomy folder or file (default: the shipped one); one line per problem."""
+    from tracker.lens.taxonomy import DEFAULT_TAXONOMY, check_taxonomy
+
+    entries, problems = check_taxonomy(path)
+    _print_lines(problems)
+    click.echo(f"{path or DEFAULT_TAXONOMY}: {entries} entries, {len(problems)} problems")
+    if problems:
+        sys.exit(1)
+
+
+@main.command("tag")
+@click.option("--rebuild", is_flag=True, help="Retag every article, changed or not.")
+@click.option("--taxonomy", "taxonomy_path", type=click.Path(), default=None,
+              help="Taxonomy folder or file (default: the shipped tracker/lens/taxonomy).")
+@click.option("--workers", type=int, default=None, help="Tagging processes (default: one per core when many).")
+@db_option
+def tag_cmd(rebuild: bool, taxonomy_path: str | None, workers: int | None, db_path: Path) -> None:
+    """Tag new and changed articles with the taxonomy; find fines; score relevance."""
+    from tracker.lens.stage import tag_articles
+
+    s = tag_articles(_open(db_path, create=False), taxonomy_path, rebuild=rebuild, workers=workers)
+    click.echo(f"{s.articles} articles looked at{' (all: rebuild)' if s.rebuilt else ''}: "
+               f"{s.retagged} tagged, {s.changed} changed, {s.tags} tags, {s.fines} fines")
+
+
+@bench.command("tag")
+@click.option("--articles", type=int, default=1_000_000, show_default=True, help="Synthetic articles.")
+@click.option("--workers", type=int, default=None, help="Tagging processes (default: one per core).")
+def bench_tag_cmd(articles: int, workers: int | None) -> None:
+    """Tag N synthetic articles made from the shared seeds' titles and excerpts; articles/s."""
+    from tracker.lens.bench import run_tag_bench
+
+    _print_lines(run_tag_bench(articles, workers), err=False)
 
 
 @main.command()
@@ -306,4 +350,4 @@ def run_cmd(seed_paths: tuple[str, ...], limit: int, recrawl_after: str | None, 
     _print_lines([f"Error: {e}" for e in s.seed_errors])
     click.echo(f"run {s.run_id} {s.status}: {s.seeds} seed files, {s.new_articles} new articles, "
                f"{s.due} due, {s.fetched} fetched, {s.failed} failed, {s.refused} refused, "
-               f"{s.new_stories} new and {s.grown_stories} grown stories")
+               f"{s.new_stories} new and {s.grown_stories} grown stories, {s.tagged} articles with new tags")

@@ -47,6 +47,9 @@ TABLES: dict[str, dict[str, Any]] = {
             # clustering state (tracker/stories.py): the raw cluster's first article, the time
             # (epoch seconds) the article was clustered at, and when
             "story_leader": int, "story_at": float, "clustered_at": str,
+            # the lens (tracker/lens/stage.py): relevance to privacy regulation in [0, 1], when the
+            # tags last changed, and what was last tagged (text and taxonomy hash) and when
+            "relevance": float, "tagged_at": str, "tag_hash": str, "tag_checked_at": str,
         },
         "pk": "id",
         "not_null": ["url", "status", "first_seen"],
@@ -116,13 +119,31 @@ TABLES: dict[str, dict[str, Any]] = {
     "runs": {
         "columns": {"id": int, "started_at": str, "ended_at": str, "status": str, "pid": int,
                     "host": str, "seeds": int, "new_articles": int, "fetched": int, "failed": int,
-                    "refused": int, "new_stories": int, "grown_stories": int, "errors": str},
+                    "refused": int, "new_stories": int, "grown_stories": int, "errors": str,
+                    "tagged": int},
         "pk": "id",
     },
     "run_stories": {  # the stories a run created or grew ("what is new since the last run?")
         "columns": {"run_id": int, "story_id": int, "change": str},
         "pk": ("run_id", "story_id"),
         "foreign_keys": [("run_id", "runs", "id")],
+    },
+    # The lens (tracker/lens/): no foreign keys, so that merging or deleting an article never
+    # fails on them; the tag stage drops the rows of articles that are gone.
+    "article_tags": {
+        "columns": {"article_id": int, "kind": str, "tag": str, "label": str, "mentions": int},
+        "pk": ("article_id", "tag"),
+        "not_null": ["kind", "label"],
+    },
+    "fines": {  # one row per amount reported in an article
+        "columns": {"id": int, "article_id": int, "amount": float, "currency": str, "amount_eur": float,
+                    "kind": str, "regulator": str, "company": str, "law": str, "evidence": str},
+        "pk": "id",
+        "not_null": ["article_id", "amount", "currency"],
+    },
+    "lens": {  # how the stored tags were made (taxonomy fingerprint): a change means retag all
+        "columns": {"key": str, "value": str},
+        "pk": "key",
     },
 }
 
@@ -150,6 +171,10 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("articles", ("story_at",), False),
     ("articles", ("cluster_id", "published"), False),  # a story's articles in order (Datasette)
     ("articles", ("language",), False),  # Datasette's language facet, without a table scan
+    ("article_tags", ("tag", "article_id"), False),  # a tag's articles (facets, canned queries)
+    ("article_tags", ("kind", "tag"), False),
+    ("fines", ("article_id",), False),
+    ("articles", ("relevance",), False),
     # Covers the `stories` view in its order: Datasette counts it and pages through it by offset,
     # which on SQLite 3.40 reads every row of the ordered view (1 s at 280,000 stories, 0.15 s so).
     ("clusters", ("merged_into", "last_seen", "id", "headline", "first_seen", "n_articles",
@@ -157,6 +182,10 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
 ]
 
 FTS: dict[str, list[str]] = {"articles": ["title", "excerpt", "text"]}
+
+# The lens views' columns of tag labels, one per taxonomy kind: (kind, column).
+LENS_COLUMNS = (("regulator", "regulators"), ("law", "laws"), ("action", "actions"),
+                ("jurisdiction", "jurisdictions"), ("technology", "technologies"), ("company", "companies"))
 
 # name -> SQL. Views let Datasette stream every row of a CSV (canned queries stop at 1,000).
 # Each view carries its own ORDER BY: Datasette pages through views by offset, so the order must be
@@ -198,6 +227,46 @@ VIEWS: dict[str, str] = {
         "FROM clusters WHERE merged_into IS NULL AND first_seen IS NOT NULL UNION ALL "
         "SELECT date(published, 'weekday 0', '-6 days'), 0, 1 FROM articles "
         "WHERE published IS NOT NULL) GROUP BY week ORDER BY week"),
+    # The lens: one row per (article, tag), for facets on kind, tag and label.
+    "article_tag_list": (
+        "SELECT t.article_id, a.published, a.title, a.publisher, a.relevance, a.cluster_id AS story_id, "
+        "t.kind, t.tag, t.label, t.mentions FROM article_tags t JOIN articles a ON a.id = t.article_id "
+        "ORDER BY a.published DESC, t.article_id DESC, t.tag"),
+    # One row per (live story, tag): how many of its articles carry the tag.
+    "story_tags": (
+        "SELECT a.cluster_id AS story_id, c.headline, c.last_seen, t.kind, t.tag, t.label, "
+        "COUNT(*) AS articles, MAX(a.relevance) AS relevance FROM article_tags t "
+        "JOIN articles a ON a.id = t.article_id JOIN clusters c ON c.id = a.cluster_id "
+        "WHERE c.merged_into IS NULL GROUP BY a.cluster_id, t.tag "
+        "ORDER BY c.last_seen DESC, a.cluster_id DESC, t.tag"),
+    # Live stories with their relevance (the highest of their articles') and tag labels per kind as
+    # JSON arrays (Datasette array facets: ?_facet_array=laws).
+    "story_lens": (
+        "SELECT c.id, c.headline, c.first_seen, c.last_seen, c.n_articles, c.n_publishers, "
+        "(SELECT MAX(relevance) FROM articles WHERE cluster_id = c.id) AS relevance, "
+        + ", ".join(
+            f"(SELECT json_group_array(label) FROM (SELECT DISTINCT t.label FROM article_tags t JOIN "
+            f"articles a ON a.id = t.article_id WHERE a.cluster_id = c.id AND t.kind = '{kind}' "
+            f"ORDER BY t.label)) AS {column}" for kind, column in LENS_COLUMNS)
+        + " FROM clusters c WHERE c.merged_into IS NULL ORDER BY c.last_seen DESC, c.id DESC"),
+    # Articles with their relevance and tag labels per kind (array facets, as for stories).
+    "article_lens": (
+        "SELECT a.id, a.published, a.title, a.publisher, a.url, a.cluster_id AS story_id, a.relevance, "
+        + ", ".join(
+            f"(SELECT json_group_array(label) FROM (SELECT label FROM article_tags WHERE "
+            f"article_id = a.id AND kind = '{kind}' ORDER BY label)) AS {column}"
+            for kind, column in LENS_COLUMNS)
+        + " FROM articles a WHERE a.tagged_at IS NOT NULL ORDER BY a.published DESC, a.id DESC"),
+    # One row per reported fine, settlement or damages award, newest first, with who and under what.
+    "enforcement": (
+        "SELECT f.id AS fine_id, substr(a.published, 1, 10) AS date, rt.label AS regulator, "
+        "ct.label AS company, lt.label AS law, f.kind, f.amount, f.currency, f.amount_eur, "
+        "a.cluster_id AS story_id, c.headline AS story_headline, f.article_id, a.url, f.evidence "
+        "FROM fines f JOIN articles a ON a.id = f.article_id LEFT JOIN clusters c ON c.id = a.cluster_id "
+        "LEFT JOIN article_tags rt ON rt.article_id = f.article_id AND rt.tag = f.regulator "
+        "LEFT JOIN article_tags ct ON ct.article_id = f.article_id AND ct.tag = f.company "
+        "LEFT JOIN article_tags lt ON lt.article_id = f.article_id AND lt.tag = f.law "
+        "ORDER BY a.published DESC, f.id DESC"),
 }
 
 # Which source may overwrite which: a crawl beats an import beats a seed.

@@ -45,3 +45,7 @@ class LockHeldError(TrackerError):
     """Another run holds the database lock."""
 
     exit_code = 75  # EX_TEMPFAIL: cron may simply try again later
+
+
+class TaxonomyError(TrackerError):
+    """A lens taxonomy that cannot be used; the message names the file and line."""

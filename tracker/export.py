@@ -43,7 +43,8 @@ EXPORTS: dict[str, Export | str] = {
     "articles": Export(
         select="a.id, a.url, a.title, a.publisher, a.publisher_domain, a.published, "
                "a.published_source, a.author, a.language, a.excerpt, a.text, a.external_id, a.status, "
-               "a.topics, a.image, a.cluster_id, a.duplicate_of, a.first_seen, a.last_fetch_at",
+               "a.topics, a.image, a.cluster_id, a.duplicate_of, a.first_seen, a.last_fetch_at, "
+               "a.relevance",
         from_="articles a", order="a.id", story="a.cluster_id", article="a.id", since="a.published"),
     "fetches": Export(
         select="f.id, f.article_id, f.url, f.requested_at, f.status, f.outcome, f.error_class, "
@@ -59,9 +60,20 @@ EXPORTS: dict[str, Export | str] = {
     "stories": Export(
         select="c.id, c.headline, c.first_seen, c.last_seen, c.n_articles, c.n_publishers, "
                "c.publishers, (SELECT excerpt FROM articles e WHERE e.cluster_id = c.id AND "
-               "e.excerpt IS NOT NULL ORDER BY e.published, e.id LIMIT 1) AS excerpt",
+               "e.excerpt IS NOT NULL ORDER BY e.published, e.id LIMIT 1) AS excerpt, "
+               "(SELECT MAX(relevance) FROM articles r WHERE r.cluster_id = c.id) AS relevance",
         from_="clusters c", where="c.merged_into IS NULL", order="c.first_seen, c.id",
         story="c.id", since="c.last_seen"),
+    # the lens: one row per article and tag; one row per reported amount
+    "tags": Export(
+        select="t.article_id, a.url, t.kind, t.tag, t.label",
+        from_="article_tags t JOIN articles a ON a.id = t.article_id", order="t.article_id, t.kind, t.tag",
+        story="a.cluster_id", article="t.article_id", since="a.published"),
+    "fines": Export(
+        select="f.article_id, a.url, a.cluster_id, f.amount, f.currency, f.amount_eur, f.kind, "
+               "f.regulator, f.company, f.law, f.evidence",
+        from_="fines f JOIN articles a ON a.id = f.article_id", order="f.article_id, f.id",
+        story="a.cluster_id", article="f.article_id", since="a.published"),
 }
 FORMATS = ("csv", "jsonl")
 LIST_COLUMNS = frozenset({"publishers", "topics"})

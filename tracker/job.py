@@ -1,4 +1,4 @@
-"""`tracker run`: the scheduled job. Seeds -> crawl -> stories, under a per-database lock, recorded
+"""`tracker run`: the scheduled job. Seeds -> crawl -> tags -> stories, under a per-database lock, recorded
 in the `runs` table, safe to kill at any moment and to rerun.
 
 The lock is an advisory `flock` on `<db>.lock`: the kernel drops it when the holder dies, however
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from tracker import db as store
-from tracker.errors import LockHeldError
+from tracker.errors import LockHeldError, TaxonomyError
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class RunSummary:
     refused: int = 0
     new_stories: int = 0
     grown_stories: int = 0
+    tagged: int = 0
+    tag_error: str | None = None
     took_over: str | None = None
 
 
@@ -113,10 +115,11 @@ def finish_run(db: store.Database, summary: RunSummary, status: str, errors: Seq
     with store.transaction(db):
         db.conn.execute(
             "UPDATE runs SET ended_at = ?, status = ?, seeds = ?, new_articles = ?, fetched = ?, "
-            "failed = ?, refused = ?, new_stories = ?, grown_stories = ?, errors = ? WHERE id = ?",
+            "failed = ?, refused = ?, new_stories = ?, grown_stories = ?, errors = ?, tagged = ? "
+            "WHERE id = ?",
             [store.now_iso(), status, summary.seeds, summary.new_articles, summary.fetched,
              summary.failed, summary.refused, summary.new_stories, summary.grown_stories,
-             "\n".join(errors)[:20000] or None, summary.run_id])
+             "\n".join(errors)[:20000] or None, summary.tagged, summary.run_id])
 
 
 # --- the job ---------------------------------------------------------------------------------------
@@ -130,7 +133,11 @@ def save_run_stories(db: store.Database, run_id: int, changes: dict[int, str]) -
 
 def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_overrides: dict[str, str],
             progress: Progress | None = None, log_dir: Path | None = None) -> RunSummary:
-    """Load seeds, crawl what is due, cluster; one run at a time per database."""
+    """Load seeds, crawl what is due, tag, cluster; one run at a time per database.
+
+    A broken taxonomy fails the tag stage only: nothing stored is changed by it, clustering still
+    runs on the tags already stored (new articles get theirs once the taxonomy is fixed), and the
+    run is then recorded as failed with the taxonomy's problem and raised as a TaxonomyError."""
     with run_lock(db_path) as took_over:
         db = store.open_db(db_path)
         summary = RunSummary(run_id=start_run(db), took_over=took_over)
@@ -141,6 +148,10 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
         except BaseException as exc:
             finish_run(db, summary, "failed", [f"{type(exc).__name__}: {exc}"])
             raise
+        if summary.tag_error:
+            finish_run(db, summary, "failed", [*summary.seed_errors, f"tag: {summary.tag_error}"])
+            db.close()
+            raise TaxonomyError(summary.tag_error)
         finish_run(db, summary, "completed", summary.seed_errors)
         db.close()
     return summary
@@ -164,7 +175,22 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
     summary.refused = crawl.refused
     logger.info("run=%d stage=crawl due=%d fetched=%d failed=%d refused=%d log=%s", summary.run_id,
                 crawl.due, crawl.fetched, crawl.failed, summary.refused, log_file)
+    _tag(db, summary, progress)
     _cluster(db, summary, progress)
+
+
+def _tag(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:
+    from tracker.lens.stage import tag_articles
+
+    try:
+        result = tag_articles(db, progress=progress)
+    except TaxonomyError as exc:
+        summary.tag_error = str(exc)
+        logger.error("run=%d stage=tag error=%s (nothing retagged; clustering goes on)", summary.run_id, exc)
+        return
+    summary.tagged = result.changed
+    logger.info("run=%d stage=tag articles=%d retagged=%d changed=%d fines=%d", summary.run_id,
+                result.articles, result.retagged, result.changed, result.fines)
 
 
 def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:

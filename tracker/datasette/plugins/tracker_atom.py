@@ -21,7 +21,8 @@ from markupsafe import escape
 from tracker.present import http_url, list_text
 
 ATOM = "http://www.w3.org/2005/Atom"
-FEED_QUERIES = frozenset({"story_feed"})
+# feed query -> the parameter that names what it follows (shown in the feed's title)
+FEED_QUERIES = {"story_feed": "q", "tag_feed": "tag"}
 ARTICLES_PER_ENTRY = 20
 TAG = "tag:privacy-news-tracker,2024:story/"
 
@@ -48,7 +49,7 @@ async def render_atom(datasette: Any, request: Any, database: str, rows: list[An
         return Response.text("no Atom feed for this page", status=400)
     base = _base_url(datasette, request)
     articles = await _articles(datasette, database, [row["story_id"] for row in rows])
-    title = _feed_title(datasette, database, query_name, request.args.get("q", ""))
+    title = _feed_title(datasette, database, query_name, request.args.get(FEED_QUERIES[query_name], ""))
     feed = _feed(title, base + request.full_path, rows)
     for row in rows:
         feed.append(_entry(row, articles.get(row["story_id"], []), base, database, datasette))

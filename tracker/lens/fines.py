@@ -1,0 +1,230 @@
+"""Money in enforcement news: amounts, their currency and kind, converted to EUR.
+
+The one module that imports currencyconverter (the ECB's reference rates since 1999, bundled; its
+series ends 2026-10-30, so later or missing dates take the nearest known rate).
+
+An amount counts only when its sentence speaks of a penalty or payment (fined, penalty, settle,
+pay, damages, amende, Bußgeld, multa...): "raises $3 million" in a funding story is not a fine.
+Legal maxima ("fines of up to €20 million") and sums described as revenue, turnover, funding or a
+valuation are left out. Scale words (m, mn, bn, million, Mio., Mrd., milliards...) are applied here.
+
+Kinds: `intended fine` (notice of intent, provisional, proposed), `settlement`, `damages` and
+`fine`; a sentence that only says someone pays (an acquisition, a grant) gives none. An amount is tied to the regulator,
+company and law matched in its sentence (the nearest one); failing that, to the article's only
+regulator, company or law when it names exactly one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from currency_converter import CurrencyConverter
+
+from tracker.lens.matcher import Match, Tagged
+
+_NUM = r"\d{1,3}(?:[,.\u202f ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
+SCALES: dict[str, float] = {
+    "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mln": 1e6, "million": 1e6, "millions": 1e6,
+    "mio": 1e6, "mio.": 1e6, "millionen": 1e6, "millones": 1e6, "milioni": 1e6, "milhões": 1e6,
+    "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "mrd": 1e9, "mrd.": 1e9, "milliard": 1e9,
+    "milliards": 1e9, "milliarde": 1e9, "milliarden": 1e9, "miliardi": 1e9, "mil millones": 1e9,
+    "crore": 1e7, "lakh": 1e5, "tn": 1e12, "trillion": 1e12,
+}
+_SCALE = "|".join(re.escape(s) for s in sorted(SCALES, key=len, reverse=True))
+PREFIXES: dict[str, str] = {
+    "us$": "USD", "a$": "AUD", "au$": "AUD", "c$": "CAD", "ca$": "CAD", "nz$": "NZD", "hk$": "HKD",
+    "s$": "SGD", "r$": "BRL", "$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY", "₩": "KRW", "₹": "INR",
+    "rs.": "INR", "rs": "INR", "chf": "CHF",
+}
+CODES = ("USD", "EUR", "GBP", "CHF", "JPY", "CNY", "KRW", "INR", "BRL", "AUD", "CAD", "NZD", "SGD",
+         "HKD", "SEK", "NOK", "DKK", "PLN", "ZAR", "TRY", "RUB", "CZK", "HUF", "RON", "MXN")
+SUFFIXES: dict[str, str] = {
+    "euros": "EUR", "euro": "EUR", "d'euros": "EUR", "de euros": "EUR", "di euro": "EUR", "€": "EUR",
+    "dollars": "USD", "dollar": "USD", "us dollars": "USD", "pounds": "GBP", "pound": "GBP",
+    "pounds sterling": "GBP", "£": "GBP", "yen": "JPY", "yuan": "CNY", "renminbi": "CNY", "won": "KRW",
+    "rupees": "INR", "reais": "BRL", "swiss francs": "CHF", "francs": "CHF", "kronor": "SEK",
+    "zloty": "PLN", "złoty": "PLN", "rand": "ZAR", "lira": "TRY", "roubles": "RUB", "rubles": "RUB",
+    **{code.lower(): code for code in CODES},
+}
+_PRE = "|".join(re.escape(p) for p in sorted([*PREFIXES, *(c.lower() for c in CODES)], key=len, reverse=True))
+_POST = "|".join(re.escape(s) for s in sorted(SUFFIXES, key=len, reverse=True))
+AMOUNT = re.compile(
+    rf"(?<![\w$£€])(?P<pre>{_PRE})\s?(?P<num>{_NUM})(?:\s?(?P<scale>{_SCALE})(?!\w))?(?!\w)"
+    rf"|(?<![\w.,$£€])(?P<num2>{_NUM})\s?(?:(?P<scale2>{_SCALE})\s?)?(?:of\s)?(?P<post>{_POST})(?!\w)",
+    re.IGNORECASE)
+MONEY_ACTION = re.compile(
+    r"(?<!\w)(?:fine[ds]?|fining|penalt(?:y|ies)|penali[sz]\w*|sanction\w*|settle\w*|pay|pays|paid|"
+    r"paying|damages|compensation|amende\w*|bu(?:ß|ss)geld\w*|geldbu(?:ß|ss)e\w*|strafe\w*|"
+    r"multa\w*|multe|sanzion\w*|sanci[oó]n\w*)(?!\w)", re.IGNORECASE)
+KINDS: list[tuple[str, re.Pattern[str]]] = [
+    ("intended fine", re.compile(r"intend\w* to (?:fine|impose)|intention to fine|notice of intent|"
+                                 r"provisional\w*|proposed (?:fine|penalty)|propos\w+ to fine|"
+                                 r"preliminary|could be fined|plans to fine", re.IGNORECASE)),
+    ("settlement", re.compile(r"settle\w*|agreed to pay|agrees to pay|to resolve", re.IGNORECASE)),
+    ("damages", re.compile(r"damages|compensation|class[- ]action", re.IGNORECASE)),
+    ("fine", re.compile(r"fine[ds]?\b|fining|penalt|penali[sz]|sanction|amende|bu(?:ß|ss)geld|ordered to pay|"
+                        r"geldbu(?:ß|ss)e|multa|sanzion|sanci", re.IGNORECASE)),
+]
+_MAXIMUM_BEFORE = re.compile(r"(?:up to|as much as|maximum(?: of)?|max\.?|of up to|bis zu|jusqu'à)\s*$",
+                             re.IGNORECASE)
+_NOT_A_FINE_BEFORE = re.compile(r"(?:revenue|turnover|sales|worth|valued at|valuation of|raised?|raises|"
+                                r"raising|funding of|invest\w*|acquir\w*|bought|buy|for)\s*(?:of\s*)?$",
+                                re.IGNORECASE)
+_NOT_A_FINE_AFTER = re.compile(r"^\s*(?:in (?:revenue|sales|funding|annual|profit)|of (?:revenue|"
+                               r"turnover|funding)|funding|round|valuation|a year|per year|annually|"
+                               r"revenue|turnover)", re.IGNORECASE)
+EVIDENCE_CHARS = 600
+MIN_AMOUNT = 1000  # smaller sums are cut-off headlines ("Fines Top $126 ..."), not penalties
+
+
+@dataclass(frozen=True)
+class Fine:
+    amount: float
+    currency: str
+    amount_eur: float | None
+    kind: str
+    regulator: str | None
+    company: str | None
+    law: str | None
+    evidence: str
+    local_ties: int = 0  # how many of regulator, company and law were found in the sentence itself
+
+
+class FineFinder:
+    """Built once per run (loading the ECB series takes half a second); `find` is then pure."""
+
+    def __init__(self) -> None:
+        self._converter = CurrencyConverter(fallback_on_missing_rate=True, fallback_on_wrong_date=True)
+
+    def to_eur(self, amount: float, currency: str, on: date | None) -> float | None:
+        """`amount` in EUR at the ECB rate of day `on` (nearest known day), or None if unknown."""
+        if currency == "EUR":
+            return amount
+        if currency not in self._converter.currencies:
+            return None
+        return round(float(self._converter.convert(amount, currency, "EUR", date=on or date.today())), 2)
+
+    def find(self, tagged: Tagged, published: str | None) -> list[Fine]:
+        """Every amount of a tagged text that is a penalty or payment, one per (amount, currency)."""
+        if not MONEY_ACTION.search(tagged.text):
+            return []  # most texts: no penalty word, no need to look for amounts
+        on = _day(published)
+        fines: dict[tuple[float, str], Fine] = {}
+        for found in AMOUNT.finditer(tagged.text):
+            fine = self._fine(tagged, found, on)
+            if fine is None:
+                continue
+            key = (fine.amount, fine.currency)
+            if key not in fines or fine.local_ties > fines[key].local_ties:
+                fines[key] = fine
+        return list(fines.values())
+
+    def _fine(self, tagged: Tagged, found: re.Match[str], on: date | None) -> Fine | None:
+        start, end = _clause(tagged, found.start())
+        sentence = tagged.text[start:end]
+        kind = _kind(sentence) if MONEY_ACTION.search(sentence) else None
+        if kind is None or _excluded(tagged.text, found, start, end):
+            return None
+        parsed = parse_amount(found)
+        if parsed is None or parsed[0] < MIN_AMOUNT:
+            return None
+        amount, currency = parsed
+        ties = {role: _tie(tagged, role, start, end, found.start()) for role in ("regulator", "company", "law")}
+        return Fine(amount, currency, self.to_eur(amount, currency, on), kind, ties["regulator"][0],
+                    ties["company"][0], ties["law"][0], sentence.strip()[:EVIDENCE_CHARS],
+                    sum(local for _, local in ties.values()))
+
+
+def parse_amount(found: re.Match[str]) -> tuple[float, str] | None:
+    """(amount in units, ISO currency) of an AMOUNT match, scale words applied."""
+    groups = found.groupdict()
+    number = groups["num"] or groups["num2"]
+    scale = (groups["scale"] or groups["scale2"] or "").lower()
+    if groups["pre"]:
+        currency = PREFIXES.get(groups["pre"].lower()) or groups["pre"].upper()
+    else:
+        currency = SUFFIXES[groups["post"].lower()]
+    value = parse_number(number, scaled=bool(scale))
+    if value is None or value == 0:
+        return None
+    return round(value * SCALES.get(scale, 1.0), 2), currency
+
+
+def parse_number(text: str, scaled: bool = False) -> float | None:
+    """A number written with either convention: "1,2" and "1.2" are 1.2 before a scale word;
+    "1,200", "1.200.000" and "1 200" are thousands."""
+    text = text.replace("\u202f", " ").strip()
+    if " " in text:
+        text = text.replace(" ", "")
+    last_sep = max(text.rfind(","), text.rfind("."))
+    if last_sep < 0:
+        return float(text)
+    decimals = text[last_sep + 1:]
+    separators = {c for c in text if c in ",."}
+    if len(separators) == 2 or len(decimals) != 3 or (scaled and text.count(text[last_sep]) == 1):
+        whole = re.sub(r"[,.]", "", text[:last_sep])
+        return float(f"{whole}.{decimals}")
+    return float(re.sub(r"[,.]", "", text))
+
+
+def _excluded(text: str, found: re.Match[str], start: int, end: int) -> bool:
+    before = text[max(start, found.start() - 30):found.start()]
+    after = text[found.end():min(end, found.end() + 30)]
+    return bool(_MAXIMUM_BEFORE.search(before) or _NOT_A_FINE_BEFORE.search(before)
+                or _NOT_A_FINE_AFTER.search(after))
+
+
+def _kind(sentence: str) -> str | None:
+    for kind, pattern in KINDS:
+        if pattern.search(sentence):
+            return kind
+    return None  # someone pays, but for what the sentence does not say: an acquisition, a salary
+
+
+def _clause(tagged: Tagged, at: int) -> tuple[int, int]:
+    """The sentence around position `at`, cut at semicolons: headlines join two stories with one
+    ("UK Regulators' Fines Top $126M; Google CEO Calls For AI Governance")."""
+    start, end = tagged.sentence_bounds(at)
+    text = tagged.text
+    before = text.rfind(";", start, at)
+    after = text.find(";", at, end)
+    return (before + 1 if before >= 0 else start), (after if after >= 0 else end)
+
+
+def _tie(tagged: Tagged, kind: str, start: int, end: int, at: int) -> tuple[str | None, bool]:
+    """(the tag of this kind nearest the amount in its clause, True), else (the article's only
+    tag of this kind, False), else (None, False). A company named before the amount wins over one
+    after it: the payer is the subject ("Facebook agreed to pay $5bn to resolve the Cambridge
+    Analytica ..."; "the ICO fined Clearview AI £7.5m"); one after it counts only before a comma."""
+    near = [m for m in tagged.matches if m.kind == kind and start <= m.start < end]
+    if kind == "company":
+        before = [m for m in near if m.start < at]
+        # after the amount only within its phrase: "une amende de 50 millions d'euros à Google",
+        # not "... $126 million in fines, Google CEO Sundar Pichai calls for ..."
+        near = before or [m for m in near if m.start > at and "," not in tagged.text[at:m.start]]
+    if near:
+        return min(near, key=lambda m: abs(m.start - at)).tag, True
+    whole = {m.tag for m in tagged.matches if m.kind == kind}
+    return (whole.pop() if len(whole) == 1 else None), False
+
+
+def _day(published: str | None) -> date | None:
+    if not published or len(published) < 10:
+        return None
+    try:
+        return date.fromisoformat(published[:10])
+    except ValueError:
+        return None
+
+
+def as_row(fine: Fine) -> dict[str, Any]:
+    """A fine as the `fines` table stores it (without its article id)."""
+    return {"amount": fine.amount, "currency": fine.currency, "amount_eur": fine.amount_eur,
+            "kind": fine.kind, "regulator": fine.regulator, "company": fine.company, "law": fine.law,
+            "evidence": fine.evidence}
+
+
+__all__ = ["Fine", "FineFinder", "Match", "parse_amount", "parse_number", "as_row"]

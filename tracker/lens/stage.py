@@ -1,0 +1,207 @@
+"""`tracker tag`: the lens stage. Tags articles with the taxonomy, finds fines, scores relevance,
+and stores them (`article_tags`, `fines`, `articles.relevance`, `articles.tagged_at`).
+
+Incremental: an article is looked at again when it changed since it was last looked at (its
+`updated_at`, set whenever its title, excerpt or text changes, is later than `tag_checked_at`, or
+another article was merged into it since; in `tracker run` the stages run one after another under
+the run lock, so nothing changes an article within the second it is checked), and retagged only when the hash of its text and the
+taxonomy's fingerprint differ from the stored `tag_hash`. A changed taxonomy (another fingerprint
+than the one in `lens`) or `--rebuild` retags every article. `tagged_at` moves only when an article's
+tags or relevance change, so that clustering reclusters just those (see lens-contract).
+
+The taxonomy is loaded and validated before anything is written: a broken one raises a
+TaxonomyError and changes nothing stored. Writes go in batches, one transaction each; the
+fingerprint is stored last, so a retag that is killed midway is redone whole on the next run.
+Many articles are tagged in a pool of worker processes (one automaton built in each).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from tracker import db as store
+from tracker.lens.fines import FineFinder, as_row
+from tracker.lens.matcher import Matcher
+from tracker.lens.relevance import score
+from tracker.lens.taxonomy import Taxonomy, load_taxonomy
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+BATCH = 2000  # articles per read, tag and write transaction
+POOL_THRESHOLD = 4000  # fewer candidates are tagged in this process (a pool costs ~1 s to start)
+CHUNK = 250  # articles per task sent to a worker
+
+
+@dataclass
+class TagSummary:
+    articles: int = 0  # articles looked at
+    retagged: int = 0  # articles whose text or the taxonomy changed: tagged again
+    changed: int = 0  # articles whose tags or relevance changed (tagged_at moved)
+    tags: int = 0  # tag rows written
+    fines: int = 0  # fine rows written
+    rebuilt: bool = False
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What tagging one article gave, ready to store."""
+
+    article_id: int
+    tag_hash: str
+    tags: tuple[tuple[str, str, str, int], ...]  # (tag, kind, label, mentions)
+    fines: tuple[dict[str, Any], ...]
+    relevance: float
+
+
+class Tagger:
+    """A matcher and fine finder built once from a taxonomy; `tag_row` is then pure."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.fingerprint = taxonomy.fingerprint
+        self.matcher = Matcher(taxonomy)
+        self.fines = FineFinder()
+
+    def text_hash(self, title: str | None, excerpt: str | None, text: str | None) -> str:
+        blob = "\x1f".join((self.fingerprint, title or "", excerpt or "", text or ""))
+        return hashlib.sha1(blob.encode("utf-8")).hexdigest()
+
+    def tag_row(self, row: Sequence[Any]) -> Result | None:
+        """Tag one (id, title, excerpt, text, published, stored hash) row; None if unchanged."""
+        article_id, title, excerpt, text, published, stored = row
+        digest = self.text_hash(title, excerpt, text)
+        if digest == stored:
+            return None
+        tagged = self.matcher.tag("\n".join(p for p in (title, excerpt, text) if p))
+        fines = tuple(as_row(f) for f in self.fines.find(tagged, published))
+        tags = tuple((tag, kind, label, n) for tag, (kind, label, n) in sorted(tagged.tags.items()))
+        return Result(article_id, digest, tags, fines, score(tagged.tags, len(fines)))
+
+
+# --- Worker processes --------------------------------------------------------------------------
+
+_worker: Tagger | None = None  # one per worker process, set by its initializer
+
+
+def _init_worker(taxonomy: Taxonomy) -> None:
+    global _worker
+    _worker = Tagger(taxonomy)
+
+
+def _tag_chunk(rows: list[Sequence[Any]]) -> list[Result | None]:
+    assert _worker is not None
+    return [_worker.tag_row(row) for row in rows]
+
+
+def tag_rows(tagger: Tagger, taxonomy: Taxonomy, rows: Iterable[list[Sequence[Any]]],
+             workers: int) -> Iterator[list[Result | None]]:
+    """Tag batches of rows, in order; in `workers` processes when more than one."""
+    if workers <= 1:
+        for batch in rows:
+            yield [tagger.tag_row(row) for row in batch]
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(taxonomy,)) as pool:
+        for batch in rows:
+            chunks = [batch[i:i + CHUNK] for i in range(0, len(batch), CHUNK)]
+            yield [r for part in pool.map(_tag_chunk, chunks) for r in part]
+
+
+# --- The stage ---------------------------------------------------------------------------------
+
+def tag_articles(db: store.Database, taxonomy_path: str | Path | None = None, *, rebuild: bool = False,
+                 workers: int | None = None, progress: Progress | None = None) -> TagSummary:
+    """Tag new and changed articles (all of them after a taxonomy change or with `rebuild`)."""
+    taxonomy = load_taxonomy(taxonomy_path)  # raises before anything is written
+    stored = db.conn.execute("SELECT value FROM lens WHERE key = 'taxonomy'").fetchone()
+    summary = TagSummary(rebuilt=rebuild or stored is None or stored[0] != taxonomy.fingerprint,
+                         fingerprint=taxonomy.fingerprint)
+    if summary.rebuilt and stored is not None:
+        logger.info("taxonomy changed (%s -> %s) or rebuild asked: retagging every article",
+                    stored[0], taxonomy.fingerprint)
+    ids = _candidates(db, summary.rebuilt)
+    summary.articles = len(ids)
+    tagger = Tagger(taxonomy)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(ids) >= POOL_THRESHOLD else 1
+    batches = (_rows(db, ids[i:i + BATCH], rebuild) for i in range(0, len(ids), BATCH))
+    done = 0
+    for results, batch_ids in zip(tag_rows(tagger, taxonomy, batches, workers), _chunks(ids, BATCH)):
+        _save(db, batch_ids, results, summary)
+        done += len(batch_ids)
+        if progress:
+            progress("tag", done, len(ids))
+    with store.transaction(db):
+        _drop_orphans(db)
+        db.conn.execute("INSERT OR REPLACE INTO lens (key, value) VALUES ('taxonomy', ?)",
+                        [taxonomy.fingerprint])
+    logger.info("tagged: %d looked at, %d retagged, %d changed, %d tags, %d fines", summary.articles,
+                summary.retagged, summary.changed, summary.tags, summary.fines)
+    return summary
+
+
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def _candidates(db: store.Database, everything: bool) -> list[int]:
+    if everything:
+        return [r[0] for r in db.conn.execute("SELECT id FROM articles ORDER BY id")]
+    sql = ("SELECT id FROM articles WHERE tag_checked_at IS NULL OR updated_at > tag_checked_at "
+           "OR EXISTS (SELECT 1 FROM article_merges m WHERE m.kept_id = articles.id "
+           "AND m.at > articles.tag_checked_at) ORDER BY id")
+    return [r[0] for r in db.conn.execute(sql)]
+
+
+def _rows(db: store.Database, ids: list[int], rebuild: bool) -> list[Sequence[Any]]:
+    marks = ",".join("?" * len(ids))
+    rows = db.conn.execute(f"SELECT id, title, excerpt, text, published, tag_hash FROM articles "
+                           f"WHERE id IN ({marks}) ORDER BY id", ids).fetchall()
+    return [(*row[:5], None) for row in rows] if rebuild else rows
+
+
+def _save(db: store.Database, ids: list[int], results: list[Result | None], summary: TagSummary) -> None:
+    now = store.now_iso()
+    with store.transaction(db):
+        # never earlier than the article's own updated_at, so that the next run's `>` skips it
+        db.conn.executemany("UPDATE articles SET tag_checked_at = MAX(?, COALESCE(updated_at, '')) "
+                            "WHERE id = ?", [(now, i) for i in ids])
+        for result in results:
+            if result is not None:
+                _save_result(db, result, now, summary)
+
+
+def _save_result(db: store.Database, result: Result, now: str, summary: TagSummary) -> None:
+    article_id = result.article_id
+    old_tags = {(t, k) for t, k in db.conn.execute(
+        "SELECT tag, kind FROM article_tags WHERE article_id = ?", [article_id])}
+    old_relevance = db.conn.execute("SELECT relevance FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+    db.conn.execute("DELETE FROM article_tags WHERE article_id = ?", [article_id])
+    db.conn.execute("DELETE FROM fines WHERE article_id = ?", [article_id])
+    db.conn.executemany("INSERT INTO article_tags (article_id, tag, kind, label, mentions) VALUES (?, ?, ?, ?, ?)",
+                        [(article_id, *tag) for tag in result.tags])
+    db.conn.executemany(
+        "INSERT INTO fines (article_id, amount, currency, amount_eur, kind, regulator, company, law, evidence) "
+        "VALUES (:article_id, :amount, :currency, :amount_eur, :kind, :regulator, :company, :law, :evidence)",
+        [{"article_id": article_id, **fine} for fine in result.fines])
+    changed = old_tags != {(t[0], t[1]) for t in result.tags} or old_relevance != result.relevance
+    db.conn.execute("UPDATE articles SET relevance = ?, tag_hash = ?, "
+                    "tagged_at = CASE WHEN ? THEN ? ELSE tagged_at END WHERE id = ?",
+                    [result.relevance, result.tag_hash, changed, now, article_id])
+    summary.retagged += 1
+    summary.changed += changed
+    summary.tags += len(result.tags)
+    summary.fines += len(result.fines)
+
+
+def _drop_orphans(db: store.Database) -> None:
+    """Tags and fines of articles that no longer exist (merged into another, or deleted)."""
+    for table in ("article_tags", "fines"):
+        db.conn.execute(f"DELETE FROM {table} WHERE article_id NOT IN (SELECT id FROM articles)")
