@@ -19,7 +19,7 @@ from tracker.cli import main
 from tracker.db import Database, apply_meta, open_db
 from tracker.errors import TaxonomyError
 from tracker.lens.fines import AMOUNT, FineFinder, parse_amount, parse_number
-from tracker.lens.matcher import Matcher, required_literals
+from tracker.lens.matcher import Matcher, Tagged, required_literals
 from tracker.lens.relevance import score
 from tracker.lens.stage import tag_articles
 from tracker.lens.taxonomy import check_taxonomy, load_taxonomy
@@ -469,3 +469,13 @@ def test_datasette_lens_views_queries_feed_and_label_links(tmp_path: Path, taxon
         facet = get_json(base, "/lens/story_tags.json", _facet="kind", _shape="objects")
         assert {f["value"] for f in facet["facet_results"]["kind"]["results"]} >= {"regulator", "law", "company"}
     assert article == 1
+
+
+def test_a_line_ending_in_an_abbreviation_still_ends_its_sentence() -> None:
+    # A title ending "... in the U.S." followed by the excerpt on the next line: the full stop is an
+    # abbreviation's, but the line break ends the sentence, so context does not leak across.
+    tagged = Tagged(text="Facebook fined in the U.S.\nA new probe opens")
+    start, end = tagged.sentence_bounds(tagged.text.index("probe"))
+    assert tagged.text[start:end] == "A new probe opens"
+    start, end = tagged.sentence_bounds(tagged.text.index("U.S."))
+    assert tagged.text[start:end].strip() == "Facebook fined in the U.S."

@@ -66,7 +66,7 @@ class Tagged:
         """(start, end) of the sentence holding position `pos`."""
         if self._ends is None:
             self._ends = [m.end() for m in _SENTENCE_END.finditer(self.text)
-                          if m.group()[0] == "\n" or not _abbreviation(self.text, m.start())]
+                          if "\n" in m.group() or not _abbreviation(self.text, m.start())]
             self._ends.append(len(self.text))
         i = bisect.bisect_right(self._ends, pos)
         i = min(i, len(self._ends) - 1)
