@@ -76,15 +76,20 @@ class ExtractSavePipeline:
         if self.db is not None:
             self.db.close()
 
+    async def extract(self, item: PageResult) -> Any:
+        """The page's Extraction, its ExtractionError, or None for an attempt with no page."""
+        assert self.pool is not None
+        if item.outcome != "ok":
+            return None
+        future = self.pool.submit(item.body, item.final_url or item.url, item.content_type)
+        try:
+            return await asyncio.wrap_future(future)
+        except ExtractionError as exc:
+            return exc
+
     async def process_item(self, item: PageResult, spider: Spider | None = None) -> PageResult:
-        assert self.db is not None and self.pool is not None
-        extraction: Any = None
-        if item.outcome == "ok":
-            future = self.pool.submit(item.body, item.final_url or item.url, item.content_type)
-            try:
-                extraction = await asyncio.wrap_future(future)
-            except ExtractionError as exc:
-                extraction = exc
+        assert self.db is not None
+        extraction = await self.extract(item)
         article_id, outcome = save_page(self.db, item, extraction, self.policy)
         logger.info("%s %s -> %s", item.status or "---", item.url, outcome)
         item.body = b""  # the WARC has it; do not keep it in memory

@@ -39,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         settings.set(name.strip(), value, priority="cmdline")
     from spiders.articles import ArticleSpider
 
+    spider_class = ArticleSpider
+    if settings.get("TRACKER_REDIS_URL"):  # a distributed worker: jobs come from Redis
+        from spiders.redis_worker import WorkerSpider as spider_class  # type: ignore[assignment]
     process = CrawlerProcess(settings)  # LOG_INSTALL_ROOT_HANDLER (default on) routes the log
-    crawler = process.create_crawler(ArticleSpider)
+    crawler = process.create_crawler(spider_class)
     process.crawl(crawler)
     # What is loaded by now (Scrapy, Twisted, our modules) lives as long as the process: moved out
     # of the cyclic GC's generations, it is not scanned by each full collection during the crawl,

@@ -84,5 +84,14 @@ TRACKER_LIMIT = 0  # 0: every due article
 TRACKER_RECRAWL_AFTER = ""  # e.g. 6h: also revisit articles fetched longer ago than this
 TRACKER_RUN_ID = 0
 
+# Distributed crawl (`tracker crawl --redis URL`: this process is a worker; see tracker/queue.py).
+TRACKER_REDIS_URL = ""  # empty: the single-machine crawl
+TRACKER_REDIS_PREFIX = "tracker"  # key prefix: two trackers can share one Redis
+TRACKER_LEASE_SECONDS = 300.0  # a job not renewed this long (its worker died) goes to another worker
+TRACKER_MAX_DELIVERIES = 5  # a job handed out this often (it kills workers) is recorded as failed
+TRACKER_WORKER_PREFETCH = 64  # jobs one worker holds at once (leased, in its scheduler or in flight)
+TRACKER_WORKER_IDLE_EXIT = 0.0  # seconds with nothing to do before a worker exits (0: never)
+TRACKER_HOST_SLOT_MARGIN = 0.05  # seconds added to each shared per-host delay (grant-to-send slack)
+
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

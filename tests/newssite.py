@@ -12,6 +12,7 @@ followed), ``error``, ``flaky``, ``slow``, ``broken``, ``huge``, ``bomb``, ``cha
 
 Query parameters that tune a case (all optional):
   /slow/page.html?delay=S        seconds before answering (default 30)
+  /gen/N.html?delay=S            seconds before answering (default 0)
   /slow/drip.html?delay=S        seconds over which the body trickles out (default 30)
   /flaky/500-then-200.html?fail=N   first N requests get 500 (default 1)
   /flaky/429.html?fail=N&retry_after=S   first N requests get 429 (default 1, Retry-After 1)
@@ -1023,6 +1024,7 @@ class Handler(BaseHTTPRequestHandler):
         if not number.isdigit() or not self.path_only.endswith(".html"):
             self.send_body(404, error_page(404, "Not Found"))
             return
+        time.sleep(self.qfloat("delay", 0.0))  # a slow host, for politeness and scaling tests
         self.send_html(render_article(generated_article(int(number)), self.url(), self.url()))
 
     # -- redirects

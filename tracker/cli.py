@@ -239,20 +239,66 @@ def _crawl_report(summary: Any) -> None:
 @click.option("--allow-private", is_flag=True, help="Allow loopback/private/link-local targets.")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy or TRACKER_ setting.")
 @click.option("--replay", is_flag=True, help="Run the pipeline from WARC_FILES, with no network.")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Be a worker of this shared queue (redis://HOST:PORT/DB); needs no database.")
 @click.argument("warc_files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @db_option
 def crawl(limit: int, recrawl_after: str | None, allow_private: bool, settings: tuple[str, ...],
-          replay: bool, warc_files: tuple[str, ...], db_path: Path) -> None:
-    """Fetch, archive and extract every due article (or, with --replay, re-run WARC files)."""
+          replay: bool, redis_url: str | None, warc_files: tuple[str, ...], db_path: Path) -> None:
+    """Fetch, archive and extract every due article (or, with --replay, re-run WARC files;
+    with --redis, work for a distributed crawl: WARC files go beside --db, which is not opened)."""
     from tracker.crawl import crawl_settings, replay_warcs, run_crawl
 
     if replay != bool(warc_files):
         raise click.UsageError("WARC files go with --replay, and --replay needs WARC files")
+    if redis_url:
+        if replay or limit or recrawl_after:
+            raise click.UsageError("--limit, --recrawl-after and --replay go with `tracker enqueue`, not --redis")
+        _work(redis_url, crawl_settings(db_path, 0, None, allow_private, _parse_settings(settings)))
+        return
     if replay:
         _crawl_report(replay_warcs(_open(db_path), warc_files, create=False))
         return
     options = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings))
     _crawl_report(run_crawl(db_path, options))
+
+
+def _work(redis_url: str, options: dict[str, str]) -> None:
+    from tracker.distributed import work
+    from tracker.progress import configure_logging
+
+    configure_logging(True)
+    work(redis_url, options)  # does not return: this process becomes the worker
+
+
+@main.command()
+@click.option("--redis", "redis_url", metavar="URL", required=True, help="The shared queue (redis://HOST:PORT/DB).")
+@click.option("--limit", type=int, default=0, help="Enqueue at most N due articles (0: all).")
+@click.option("--recrawl-after", metavar="DURATION", help="Also revisit articles fetched longer ago (6h, 2d).")
+@db_option
+def enqueue(redis_url: str, limit: int, recrawl_after: str | None, db_path: Path) -> None:
+    """Push the due articles into the shared queue for `tracker crawl --redis` workers."""
+    from tracker.distributed import enqueue_from
+
+    s = enqueue_from(db_path, redis_url, limit, recrawl_after)
+    click.echo(f"{s.due} due: {s.added} enqueued, {s.already} already queued")
+
+
+@main.command()
+@click.option("--redis", "redis_url", metavar="URL", required=True, help="The shared queue (redis://HOST:PORT/DB).")
+@click.option("--follow", is_flag=True, help="Keep waiting for results (the writer service); else stop when none is left.")
+@click.option("--name", default="writer", show_default=True, help="This writer's name in Redis (a restart resumes its batch).")
+@click.option("--batch", type=click.IntRange(1), default=200, show_default=True, help="Results per SQLite transaction.")
+@db_option
+def ingest(redis_url: str, follow: bool, name: str, batch: int, db_path: Path) -> None:
+    """The single writer: save the workers' results into the database (each attempt once)."""
+    from tracker.distributed import IngestOptions, ingest_into
+    from tracker.progress import configure_logging
+
+    configure_logging(follow)
+    s = ingest_into(db_path, redis_url, IngestOptions(consumer=name, follow=follow, batch=batch))
+    click.echo(f"{s.results} results: {s.saved} saved, {s.duplicates} duplicates skipped, "
+               f"{s.dead} unsaveable (kept in Redis); {s.items_per_second:.0f} items/s while saving")
 
 
 @main.command("import-warc")
@@ -314,6 +360,18 @@ def bench_crawl_cmd(copies: int) -> None:
     _print_lines(run_crawl_bench(copies), err=False)
 
 
+@bench.command("distributed")
+@click.option("--hosts", type=int, default=16, show_default=True, help="Loopback hosts (127.0.0.2 ...).")
+@click.option("--pages", type=int, default=10, show_default=True, help="Pages per host.")
+@click.option("--latency", type=float, default=0.5, show_default=True, help="Seconds before each page is answered.")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="Requests at a time per worker.")
+def bench_distributed_cmd(hosts: int, pages: int, latency: float, concurrency: int) -> None:
+    """Pages/s of 1, 2 and 4 Redis workers over many loopback hosts, and the writer's items/s."""
+    from tracker.bench_distributed import BenchOptions, run_distributed_bench
+
+    _print_lines(run_distributed_bench(BenchOptions(hosts, pages, latency, concurrency)), err=False)
+
+
 @bench.command("extract")
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Benchmark folder (default: ../shared/corpora/article-extraction-benchmark).")
@@ -334,9 +392,11 @@ def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
 @click.option("--allow-private", is_flag=True, help="Allow loopback/private/link-local targets.")
 @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy or TRACKER_ setting.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every stage, also on a terminal.")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Crawl with `tracker crawl --redis` workers: enqueue, save their results, then cluster.")
 @db_option
 def run_cmd(seed_paths: tuple[str, ...], limit: int, recrawl_after: str | None, allow_private: bool,
-            settings: tuple[str, ...], verbose: bool, db_path: Path) -> None:
+            settings: tuple[str, ...], verbose: bool, redis_url: str | None, db_path: Path) -> None:
     """The scheduled job: load seeds (default: seeds/), crawl what is due, cluster. One at a time."""
     from tracker.config import DEFAULT_SEEDS
     from tracker.crawl import crawl_settings
@@ -345,6 +405,8 @@ def run_cmd(seed_paths: tuple[str, ...], limit: int, recrawl_after: str | None, 
 
     configure_logging(verbose)
     overrides = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings))
+    if redis_url:
+        overrides["TRACKER_REDIS_URL"] = redis_url
     with progress_bar() as progress:
         s = run_job(db_path, seed_paths or (str(DEFAULT_SEEDS),), overrides, progress)
     _print_lines([f"Error: {e}" for e in s.seed_errors])

@@ -158,13 +158,24 @@ def _tally(summary: CrawlSummary, attempts: Iterable[tuple[int, str]]) -> None:
             summary.failed += 1
 
 
-def _run_child(settings: dict[str, str], log_file: Path | None,
-               watch: Callable[[], None] | None = None) -> int:
+def spider_command(settings: dict[str, str]) -> list[str]:
+    """The command line of the crawl process (`python -m spiders.run -s NAME=VALUE ...`)."""
     cmd = [sys.executable, "-m", "spiders.run"]
     for name, value in settings.items():
         cmd += ["-s", f"{name}={value}"]
+    return cmd
+
+
+def spider_env() -> dict[str, str]:
+    """Its environment: the settings module named, the project importable from anywhere."""
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE=SETTINGS_MODULE)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _run_child(settings: dict[str, str], log_file: Path | None,
+               watch: Callable[[], None] | None = None) -> int:
+    cmd, env = spider_command(settings), spider_env()
     log = None
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)

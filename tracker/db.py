@@ -116,6 +116,10 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"host": str, "last_request_at": float, "delay": float},
         "pk": "host",
     },
+    "ingested": {  # results of distributed workers already saved: each attempt once (tracker ingest)
+        "columns": {"key": str, "ingested_at": str},
+        "pk": "key",
+    },
     "runs": {
         "columns": {"id": int, "started_at": str, "ended_at": str, "status": str, "pid": int,
                     "host": str, "seeds": int, "new_articles": int, "fetched": int, "failed": int,
@@ -383,7 +387,12 @@ def _ensure_view(db: Database, name: str, sql: str) -> None:
 
 @contextmanager
 def transaction(db: Database) -> Iterator[None]:
-    """One write transaction (BEGIN IMMEDIATE: take the write lock now, fail early, not midway)."""
+    """One write transaction (BEGIN IMMEDIATE: take the write lock now, fail early, not midway).
+    Inside another one it is a savepoint: the inner part can fail alone, the outer commits all."""
+    if db.conn.in_transaction:
+        with _savepoint(db):
+            yield
+        return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -391,6 +400,18 @@ def transaction(db: Database) -> Iterator[None]:
         db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+
+
+@contextmanager
+def _savepoint(db: Database) -> Iterator[None]:
+    db.conn.execute("SAVEPOINT nested")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK TO nested")
+        db.conn.execute("RELEASE nested")
+        raise
+    db.conn.execute("RELEASE nested")
 
 
 # --- Articles and their URLs -----------------------------------------------------------------------

@@ -170,7 +170,12 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
                 seeds.files, seeds.loaded, len(seeds.errors), seeds.new_articles)
     settings = crawl_settings(db_path, overrides=overrides, run_id=summary.run_id)
     log_file = (log_dir or db_path.parent / "logs") / f"crawl-run{summary.run_id}.log"
-    crawl = run_crawl(db_path, settings, log_file=log_file, progress=progress)
+    if settings.get("TRACKER_REDIS_URL"):  # workers elsewhere crawl; this run enqueues and saves
+        from tracker.distributed import crawl_over_redis
+
+        crawl = crawl_over_redis(db, settings, summary.run_id, progress)
+    else:
+        crawl = run_crawl(db_path, settings, log_file=log_file, progress=progress)
     summary.due, summary.fetched, summary.failed = crawl.due, crawl.fetched, crawl.failed
     summary.refused = crawl.refused
     logger.info("run=%d stage=crawl due=%d fetched=%d failed=%d refused=%d log=%s", summary.run_id,

@@ -54,6 +54,7 @@ class PageResult:
     warc_file: str | None = None
     run_id: int | None = None
     request_headers: dict[str, str] = field(default_factory=dict)
+    body_size: int | None = None  # when the body itself stayed elsewhere (a distributed worker's WARC)
 
     @property
     def content_type(self) -> str | None:
@@ -219,7 +220,8 @@ def _record_fetch(db: store.Database, article_id: int, page: PageResult, outcome
         "error_message, bytes, elapsed_ms, final_url, content_type, warc_file, run_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [article_id, page.url, page.requested_at, page.status, outcome, error_class,
-         (message or "")[:2000] or None, len(page.body), page.elapsed_ms, page.final_url,
+         (message or "")[:2000] or None,
+         len(page.body) if page.body_size is None else page.body_size, page.elapsed_ms, page.final_url,
          page.content_type, page.warc_file, page.run_id])
 
 
