@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, AsyncIterator, Iterator
 
 import scrapy
@@ -11,7 +12,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from spiders.middlewares import RefusedRequest
+from spiders.faults import DeadlineReached, HostDownError
+from spiders.middlewares import ATTEMPT_STARTED, RefusedRequest
 from tracker.crawl import CrawlJob, load_due_jobs
 from tracker.db import now_iso
 from tracker.pages import SUCCESS, PageResult, outcome_for_status
@@ -66,6 +68,8 @@ class ArticleSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         job, index = request.meta["job"], request.meta["index"]
         exc = failure.value
+        if isinstance(exc, DeadlineReached):
+            return  # never sent: no attempt to record, the article stays due
         yield PageResult(
             url=job.urls[index], requested_at=request.meta["requested_at"], article_id=job.article_id,
             outcome=classify_error(exc), error_class=type(exc).__name__,
@@ -81,6 +85,8 @@ class ArticleSpider(scrapy.Spider):
 def classify_error(exc: BaseException) -> str:
     """The outcome of a failed attempt, from the exception that failed it."""
     message = str(exc).lower()
+    if isinstance(exc, HostDownError):
+        return "host_down"
     if isinstance(exc, RefusedRequest):
         return "refused"
     if isinstance(exc, HttpError):  # only redirects are not handled: one Scrapy would not follow
@@ -116,5 +122,10 @@ def _headers(headers: Any) -> dict[str, str]:
 
 
 def _latency(meta: dict[str, Any]) -> float | None:
+    """The attempt's duration, from its first arrival at the downloader to now (retries and
+    timeouts included); Scrapy's download_latency only where that mark is missing."""
+    started = meta.get(ATTEMPT_STARTED)
+    if started is not None:
+        return round((time.monotonic() - started) * 1000, 1)
     latency = meta.get("download_latency")
     return round(latency * 1000, 1) if latency is not None else None

@@ -1,11 +1,10 @@
-"""Downloader middlewares: refuse non-public targets, and retry with back-off."""
+"""Downloader middlewares: refuse non-public targets, retry with back-off, time each attempt."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import logging
-import socket
 import time
 from typing import Any
 
@@ -13,13 +12,16 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IResolutionReceiver
+from zope.interface import implementer
 
+from spiders.faults import is_dns_failure
 from tracker.db import load_hosts, open_db, save_hosts
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,9 @@ class PublicAddressMiddleware:
         # checked in process_response whatever the cache says.
         self.cache_seconds = cache_seconds
         self._resolved: dict[str, tuple[float, list[str]]] = {}
+        # host -> the lookup in progress: requests for a host that arrive together share one
+        # lookup, so a name that times out costs one timeout, not one per waiting request.
+        self._pending: dict[str, asyncio.Future[list[str]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PublicAddressMiddleware:
@@ -72,10 +77,10 @@ class PublicAddressMiddleware:
         if parts.scheme not in ("http", "https"):
             raise RefusedRequest(f"refused {request.url}: only http and https are fetched")
         host = parts.hostname or ""
-        try:
-            addresses = await self.resolve(host, parts.port)
-        except OSError:
-            return None  # the download fails with its own DNS error, recorded as such
+        addresses = await self.resolve(host, parts.port)
+        if not addresses:
+            # Failed here rather than left to the download, which would ask the resolver again.
+            raise CannotResolveHostError(f"DNS lookup failed: no address for {host!r}")
         for address in addresses:
             if not self.allows(address):
                 raise RefusedRequest(f"refused {request.url}: {host} resolves to {address}, "
@@ -83,13 +88,18 @@ class PublicAddressMiddleware:
         return None
 
     async def resolve(self, host: str, port: int | None) -> list[str]:
-        """The host's addresses, from the cache while fresh (failures are not cached)."""
+        """The host's addresses, from the cache while fresh (failures, [], are not cached)."""
         now = time.monotonic()
         cached = self._resolved.get(host)
         if cached and cached[0] > now:
             return cached[1]
-        addresses = await asyncio.get_running_loop().run_in_executor(None, _resolve, host, port)
-        if self.cache_seconds > 0:
+        pending = self._pending.get(host)
+        if pending is None:
+            pending = asyncio.ensure_future(_resolve(host, port))
+            self._pending[host] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(host, None))
+        addresses = await asyncio.shield(pending)  # one waiter cancelled does not cancel the rest
+        if self.cache_seconds > 0 and addresses:
             self._resolved[host] = (now + self.cache_seconds, addresses)
         return addresses
 
@@ -101,11 +111,40 @@ class PublicAddressMiddleware:
         return response
 
 
-def _resolve(host: str, port: int | None) -> list[str]:
+async def _resolve(host: str, port: int | None) -> list[str]:
+    """The addresses the download will connect to: asked of the resolver Scrapy installed on the
+    reactor (TWISTED_DNS_RESOLVER), the one its connections use, so that the check sees the same
+    answer (and shares its cache), and a resolver set for a run governs both. [] if it fails."""
     if not host:
         return []
-    infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
+    try:
+        ipaddress.ip_address(host)
+        return [host]  # a literal address is connected to as it is
+    except ValueError:
+        pass
+    from twisted.internet import reactor
+
+    receiver = _Addresses()
+    reactor.nameResolver.resolveHostName(receiver, host, port or 80)  # type: ignore[attr-defined]
+    return await maybe_deferred_to_future(receiver.done)
+
+
+@implementer(IResolutionReceiver)
+class _Addresses:
+    """Collects a hostname resolution's addresses; `done` fires with them (none on failure)."""
+
+    def __init__(self) -> None:
+        self.addresses: list[str] = []
+        self.done: Deferred[list[str]] = Deferred()
+
+    def resolutionBegan(self, resolution: Any) -> None:  # noqa: N802 - Twisted's interface
+        pass
+
+    def addressResolved(self, address: Any) -> None:  # noqa: N802
+        self.addresses.append(str(address.host))
+
+    def resolutionComplete(self) -> None:  # noqa: N802
+        self.done.callback(sorted(set(self.addresses)))
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -137,6 +176,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     async def process_exception(self, request: Request, exception: Exception,
                                 spider: Spider | None = None) -> Request | Response | None:
+        if is_dns_failure(exception):
+            return None  # a name that did not resolve will not a second later: no retries
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(request))
@@ -206,3 +247,17 @@ class WaitingRobotsTxtMiddleware(RobotsTxtMiddleware):
 def _relay(result: Any, ended: Deferred[None]) -> Any:
     ended.callback(None)
     return result  # unchanged, for the callbacks after this one
+
+
+class AttemptClockMiddleware:
+    """Downloader middleware, first in line: notes when an attempt first reaches the downloader.
+    Retries are copies of the request and keep the mark, so the spider's elapsed_ms covers the
+    whole attempt (robots.txt wait, timeouts, retries and their back-off), not just the time to
+    the last response's headers (Scrapy's download_latency, absent after an error)."""
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        request.meta.setdefault(ATTEMPT_STARTED, time.monotonic())
+        return None
+
+
+ATTEMPT_STARTED = "tracker_attempt_started"

@@ -473,17 +473,17 @@ def test_address_check_caches_lookups_per_host_but_not_failures(monkeypatch: pyt
     import ipaddress
 
     from scrapy import Request
+    from scrapy.exceptions import CannotResolveHostError
     from scrapy.http import HtmlResponse
 
     from spiders import middlewares
 
     calls: list[str] = []
 
-    def fake_resolve(host: str, port: int | None) -> list[str]:
+    async def fake_resolve(host: str, port: int | None) -> list[str]:
         calls.append(host)
-        if host == "nxdomain.example":
-            raise OSError("no such host")
-        return {"news.example": ["93.184.215.14"], "intranet.example": ["10.0.0.5"]}[host]
+        await asyncio.sleep(0.01)
+        return {"news.example": ["93.184.215.14"], "intranet.example": ["10.0.0.5"]}.get(host, [])
 
     monkeypatch.setattr(middlewares, "_resolve", fake_resolve)
     mw = middlewares.PublicAddressMiddleware(False, [], cache_seconds=60)
@@ -497,10 +497,19 @@ def test_address_check_caches_lookups_per_host_but_not_failures(monkeypatch: pyt
         for _ in range(2):
             with pytest.raises(middlewares.RefusedRequest):
                 await check("https://intranet.example/")
-            await check("https://nxdomain.example/")  # left to the download to fail
+            # failed here, as the DNS error it is (the download would only ask again)
+            with pytest.raises(CannotResolveHostError, match="nxdomain.example"):
+                await check("https://nxdomain.example/")
+
+    async def together() -> None:  # requests arriving together share one lookup
+        results = await asyncio.gather(*(check(f"https://slow.example/{n}") for n in range(5)),
+                                       return_exceptions=True)
+        assert all(isinstance(r, CannotResolveHostError) for r in results)
 
     asyncio.run(scenario())
     assert calls == ["news.example", "intranet.example", "nxdomain.example", "nxdomain.example"]
+    asyncio.run(together())
+    assert calls[4:] == ["slow.example"]
     # a cached answer does not cover the address the response really came from
     response = HtmlResponse("https://news.example/1.html", body=b"",
                             ip_address=ipaddress.ip_address("127.0.0.1"))

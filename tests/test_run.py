@@ -83,7 +83,24 @@ def test_second_run_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
     message = result.stderr.strip().splitlines()[-1]
     assert "another run holds the lock since" in message and f"pid {os.getpid()}" in message
     assert str(db) in message
-    assert not db.exists() or runs(db) == []  # the refused run wrote nothing
+    # the refused run wrote nothing (the lock is on the database file, created empty by the holder)
+    assert db.stat().st_size == 0
+
+
+def test_lock_is_per_file_not_per_name(tmp_path: Path) -> None:
+    """A symlink and a hard link to the database find its lock taken: a second run through
+    another name must not start (and mark the live run interrupted)."""
+    db = tmp_path / "data" / "tracker.db"
+    db.parent.mkdir()
+    db.touch()
+    (tmp_path / "alias.db").symlink_to(db)
+    os.link(db, tmp_path / "hard.db")
+    with run_lock(db):
+        for name in ("alias.db", "hard.db"):
+            result = run(tmp_path, str(tmp_path / "none"), "--db", str(tmp_path / name))
+            assert result.returncode == 75, (name, result.stderr[-2000:])
+            assert "another run holds the lock since" in result.stderr
+    assert db.stat().st_size == 0  # neither wrote a thing
 
 
 def test_killed_run_is_taken_over_and_nothing_is_lost_or_doubled(site: Any, tmp_path: Path) -> None:
@@ -151,7 +168,12 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
     service = configparser.ConfigParser(strict=False, interpolation=None)
     service.read(tmp_path / "tracker.service")
     exec_start = shlex.split(service["Service"]["ExecStart"])
-    assert exec_start[1:] == ["run"] and Path(exec_start[0]).name == "tracker"
+    assert exec_start[1:3] == ["run", "--max-runtime"] and Path(exec_start[0]).name == "tracker"
+    # the run ends (deadline) before the hourly timer's next start and the unit's start timeout
+    from tracker.policy import parse_duration
+    runtime = parse_duration(exec_start[3])
+    assert runtime < parse_duration(service["Service"]["TimeoutStartSec"].replace("min", "m"))
+    assert runtime.total_seconds() < 3600 and service["Service"]["KillMode"] == "mixed"
     assert "75" in service["Service"]["SuccessExitStatus"]
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze not installed: units parsed only")

@@ -11,7 +11,7 @@ import click
 
 from tracker import __version__
 from tracker.config import DB_ENV, resolve_db_path
-from tracker.errors import TrackerError
+from tracker.errors import TrackerError, one_line
 from tracker.export import EXPORTS
 
 
@@ -22,7 +22,7 @@ class TrackerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TrackerError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {one_line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
 
 
@@ -56,8 +56,9 @@ def _open(db_path: Path, create: bool = True) -> Any:
 
 
 def _print_lines(lines: list[str], err: bool = True) -> None:
+    """One line each: names quoted inside (files, URLs) cannot break a line in two."""
     for line in lines:
-        click.echo(line, err=err)
+        click.echo(one_line(line), err=err)
 
 
 @main.group()
@@ -231,6 +232,15 @@ def _crawl_report(summary: Any) -> None:
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "none"
     click.echo(f"{summary.due} due, {summary.attempts} attempts ({outcomes}): "
                f"{summary.fetched} fetched, {summary.failed} failed")
+    if getattr(summary, "note", None):
+        click.echo(summary.note)
+
+
+def max_runtime_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared --max-runtime option (setting TRACKER_MAX_RUNTIME)."""
+    return click.option("--max-runtime", metavar="DURATION", default=None,
+                        help="Stop scheduling requests after this long (45m, 2h); in-flight pages "
+                             "finish, the rest stays due. Setting: TRACKER_MAX_RUNTIME.")(fn)
 
 
 @main.command()
@@ -241,26 +251,34 @@ def _crawl_report(summary: Any) -> None:
 @click.option("--replay", is_flag=True, help="Run the pipeline from WARC_FILES, with no network.")
 @click.option("--redis", "redis_url", metavar="URL",
               help="Be a worker of this shared queue (redis://HOST:PORT/DB); needs no database.")
+@max_runtime_option
 @click.argument("warc_files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @db_option
 def crawl(limit: int, recrawl_after: str | None, allow_private: bool, settings: tuple[str, ...],
-          replay: bool, redis_url: str | None, warc_files: tuple[str, ...], db_path: Path) -> None:
+          replay: bool, redis_url: str | None, max_runtime: str | None, warc_files: tuple[str, ...],
+          db_path: Path) -> None:
     """Fetch, archive and extract every due article (or, with --replay, re-run WARC files;
     with --redis, work for a distributed crawl: WARC files go beside --db, which is not opened)."""
-    from tracker.crawl import crawl_settings, replay_warcs, run_crawl
+    from tracker.crawl import RunInterrupted, crawl_settings, replay_warcs, run_crawl
 
     if replay != bool(warc_files):
         raise click.UsageError("WARC files go with --replay, and --replay needs WARC files")
     if redis_url:
-        if replay or limit or recrawl_after:
-            raise click.UsageError("--limit, --recrawl-after and --replay go with `tracker enqueue`, not --redis")
+        if replay or limit or recrawl_after or max_runtime:
+            raise click.UsageError("--limit, --recrawl-after, --max-runtime and --replay are not for a "
+                                   "--redis worker (the first two go with `tracker enqueue`)")
         _work(redis_url, crawl_settings(db_path, 0, None, allow_private, _parse_settings(settings)))
         return
     if replay:
         _crawl_report(replay_warcs(_open(db_path), warc_files, create=False))
         return
-    options = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings))
-    _crawl_report(run_crawl(db_path, options))
+    options = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings),
+                             max_runtime=max_runtime)
+    try:
+        _crawl_report(run_crawl(db_path, options))
+    except RunInterrupted as exc:
+        click.echo(f"crawl {exc}: stopped; what was not fetched stays due", err=True)
+        sys.exit(128 + exc.signum)
 
 
 def _work(redis_url: str, options: dict[str, str]) -> None:
@@ -372,6 +390,21 @@ def bench_distributed_cmd(hosts: int, pages: int, latency: float, concurrency: i
     _print_lines(run_distributed_bench(BenchOptions(hosts, pages, latency, concurrency)), err=False)
 
 
+@bench.command("outage")
+@click.option("--dead-hosts", type=int, default=200, show_default=True,
+              help="Dead hosts beside the live 127.0.0.1 pages in the mixed case.")
+@click.option("--copies", type=int, default=2, show_default=True,
+              help="How many times each of the 181 benchmark pages is served in the mixed case (0: skip it).")
+@click.option("--dns-seconds", type=float, default=0.0, show_default=True,
+              help="Each failed lookup of the outage case takes this long (a DNS server that answers nothing).")
+def bench_outage_cmd(dead_hosts: int, copies: int, dns_seconds: float) -> None:
+    """The crawl over all shared seeds with every DNS lookup failing; live pages beside dead hosts."""
+    from tracker.bench_outage import run_outage_bench
+
+    _print_lines(run_outage_bench(copies=copies, dead_hosts=dead_hosts, dns_seconds=dns_seconds),
+                 err=False)
+
+
 @bench.command("extract")
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Benchmark folder (default: ../shared/corpora/article-extraction-benchmark).")
@@ -394,22 +427,30 @@ def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log every stage, also on a terminal.")
 @click.option("--redis", "redis_url", metavar="URL",
               help="Crawl with `tracker crawl --redis` workers: enqueue, save their results, then cluster.")
+@max_runtime_option
 @db_option
 def run_cmd(seed_paths: tuple[str, ...], limit: int, recrawl_after: str | None, allow_private: bool,
-            settings: tuple[str, ...], verbose: bool, redis_url: str | None, db_path: Path) -> None:
+            settings: tuple[str, ...], verbose: bool, redis_url: str | None, max_runtime: str | None,
+            db_path: Path) -> None:
     """The scheduled job: load seeds (default: seeds/), crawl what is due, cluster. One at a time."""
     from tracker.config import DEFAULT_SEEDS
-    from tracker.crawl import crawl_settings
+    from tracker.crawl import RunInterrupted, crawl_settings
     from tracker.job import run_job
     from tracker.progress import configure_logging, progress_bar
 
     configure_logging(verbose)
-    overrides = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings))
+    overrides = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings),
+                               max_runtime=max_runtime)
     if redis_url:
         overrides["TRACKER_REDIS_URL"] = redis_url
-    with progress_bar() as progress:
-        s = run_job(db_path, seed_paths or (str(DEFAULT_SEEDS),), overrides, progress)
+    try:
+        with progress_bar() as progress:
+            s = run_job(db_path, seed_paths or (str(DEFAULT_SEEDS),), overrides, progress)
+    except RunInterrupted as exc:
+        click.echo(f"run {exc}: marked interrupted; what was not fetched stays due", err=True)
+        sys.exit(128 + exc.signum)
     _print_lines([f"Error: {e}" for e in s.seed_errors])
+    _print_lines(s.notes)
     click.echo(f"run {s.run_id} {s.status}: {s.seeds} seed files, {s.new_articles} new articles, "
                f"{s.due} due, {s.fetched} fetched, {s.failed} failed, {s.refused} refused, "
                f"{s.new_stories} new and {s.grown_stories} grown stories, {s.tagged} articles with new tags")

@@ -13,8 +13,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,6 +58,44 @@ class CrawlSummary:
     failed: int = 0
     refused: int = 0
     exit_code: int = 0
+    not_attempted: int = 0  # due articles with no attempt in this crawl (still due)
+    deadline_reached: bool = False
+
+    @property
+    def note(self) -> str | None:
+        """What a run stopped by its deadline left for the next one, or None."""
+        if not self.deadline_reached:
+            return None
+        return (f"deadline reached: {self.not_attempted} of {self.due} due articles not attempted "
+                f"(still due for the next run)")
+
+
+class RunInterrupted(BaseException):
+    """SIGTERM or SIGINT arrived: the run stops (a BaseException, like KeyboardInterrupt, so that
+    no `except Exception` swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGTERM (systemd stop, kill) and SIGINT (Ctrl-C) both raise RunInterrupted in the main
+    thread, so the two stop a run the same way. Elsewhere than the main thread: no change."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise RunInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def due_article_ids(db: store.Database, limit: int = 0, recrawl_after: str | None = None,
@@ -103,24 +144,44 @@ def _iso(moment: datetime) -> str:
 
 def crawl_settings(db_path: Path, limit: int = 0, recrawl_after: str | None = None,
                    allow_private: bool = False, overrides: dict[str, str] | None = None,
-                   run_id: int | None = None) -> dict[str, str]:
+                   run_id: int | None = None, max_runtime: str | None = None) -> dict[str, str]:
     """The -s settings for one run: CLI flags first, then explicit NAME=VALUE overrides."""
     settings = {"TRACKER_DB": str(db_path), "TRACKER_LIMIT": str(limit or 0)}
     if recrawl_after:
         parse_duration(recrawl_after)  # fail here, with a clear message, not in the child
         settings["TRACKER_RECRAWL_AFTER"] = recrawl_after
+    if max_runtime:
+        settings["TRACKER_MAX_RUNTIME"] = max_runtime
     if allow_private:
         settings["TRACKER_ALLOW_PRIVATE"] = "True"
     if run_id:
         settings["TRACKER_RUN_ID"] = str(run_id)
     settings.update(overrides or {})
+    if settings.get("TRACKER_MAX_RUNTIME"):
+        parse_duration(settings["TRACKER_MAX_RUNTIME"])
     return settings
 
 
+def deadline_of(settings: dict[str, str], started: float) -> float | None:
+    """The crawl's deadline (epoch seconds): TRACKER_DEADLINE, or TRACKER_MAX_RUNTIME after
+    `started`, whichever comes first; None without either."""
+    ends = []
+    if settings.get("TRACKER_DEADLINE"):
+        ends.append(float(settings["TRACKER_DEADLINE"]))
+    if settings.get("TRACKER_MAX_RUNTIME"):
+        ends.append(started + parse_duration(settings["TRACKER_MAX_RUNTIME"]).total_seconds())
+    return min(ends) if ends else None
+
+
 def run_crawl(db_path: Path, settings: dict[str, str], log_file: Path | None = None,
-              progress: Callable[[str, int, int], None] | None = None) -> CrawlSummary:
+              progress: Callable[[str, int, int], None] | None = None,
+              on_interrupt: Callable[[], None] | None = None) -> CrawlSummary:
     """Run the spider in a child process over the due articles; summarise the attempts it made.
-    `progress(stage, done, total)` is called as attempts land in the database."""
+    `progress(stage, done, total)` is called as attempts land in the database. On SIGTERM or
+    SIGINT, `on_interrupt()` is called at once, then the child is stopped as gently as Scrapy
+    allows (in-flight pages finish) and RunInterrupted is raised."""
+    started = time.time()
+    deadline = deadline_of(settings, started)
     db = store.open_db(db_path)
     summary = CrawlSummary(due=len(due_article_ids(db, int(settings.get("TRACKER_LIMIT", 0) or 0),
                                                    settings.get("TRACKER_RECRAWL_AFTER"))))
@@ -132,11 +193,15 @@ def run_crawl(db_path: Path, settings: dict[str, str], log_file: Path | None = N
 
     if summary.due:
         watch = (lambda: progress("crawl", sum(attempts().values()), summary.due)) if progress else None
-        summary.exit_code = _run_child(settings, log_file, watch)
+        with interruptible():
+            summary.exit_code = _run_child(settings, log_file, watch, on_interrupt)
     outcomes = attempts()
     summary.outcomes = dict(outcomes)
     summary.attempts = sum(outcomes.values())
-    _tally(summary, db.conn.execute("SELECT article_id, outcome FROM fetches WHERE id > ?", [last_id]))
+    tried = _tally(summary, db.conn.execute("SELECT article_id, outcome FROM fetches WHERE id > ?",
+                                            [last_id]))
+    summary.not_attempted = max(0, summary.due - tried)
+    summary.deadline_reached = bool(deadline and time.time() >= deadline and summary.not_attempted)
     db.close()
     if summary.exit_code != 0:
         raise CrawlError(f"the crawl process failed with exit status {summary.exit_code}"
@@ -144,8 +209,8 @@ def run_crawl(db_path: Path, settings: dict[str, str], log_file: Path | None = N
     return summary
 
 
-def _tally(summary: CrawlSummary, attempts: Iterable[tuple[int, str]]) -> None:
-    """Count articles by how their attempts ended (see CrawlSummary)."""
+def _tally(summary: CrawlSummary, attempts: Iterable[tuple[int, str]]) -> int:
+    """Count articles by how their attempts ended (see CrawlSummary); returns how many had one."""
     by_article: dict[int, set[str]] = {}
     for article_id, outcome in attempts:
         by_article.setdefault(article_id, set()).add(outcome)
@@ -156,6 +221,7 @@ def _tally(summary: CrawlSummary, attempts: Iterable[tuple[int, str]]) -> None:
             summary.refused += 1
         else:
             summary.failed += 1
+    return len(by_article)
 
 
 def spider_command(settings: dict[str, str]) -> list[str]:
@@ -174,22 +240,31 @@ def spider_env() -> dict[str, str]:
 
 
 def _run_child(settings: dict[str, str], log_file: Path | None,
-               watch: Callable[[], None] | None = None) -> int:
+               watch: Callable[[], None] | None = None,
+               on_interrupt: Callable[[], None] | None = None) -> int:
     cmd, env = spider_command(settings), spider_env()
     log = None
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         log = log_file.open("ab")
     try:
+        # Its own session: a terminal's Ctrl-C reaches this process only, which passes on one
+        # SIGTERM (Scrapy takes a second one as "stop now, uncleanly").
         child = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
-                                 preexec_fn=_die_with_parent)
-        return _wait(child, watch)
+                                 preexec_fn=_die_with_parent, start_new_session=True)
+        return _wait(child, watch, on_interrupt)
     finally:
         if log is not None:
             log.close()
 
 
-def _wait(child: subprocess.Popen[bytes], watch: Callable[[], None] | None) -> int:
+# How long an interrupted crawl may take to finish its in-flight pages (DOWNLOAD_TIMEOUT is 30 s;
+# systemd's default stop timeout is 90 s).
+STOP_GRACE_SECONDS = 60.0
+
+
+def _wait(child: subprocess.Popen[bytes], watch: Callable[[], None] | None,
+          on_interrupt: Callable[[], None] | None = None) -> int:
     try:
         while True:
             try:
@@ -198,12 +273,29 @@ def _wait(child: subprocess.Popen[bytes], watch: Callable[[], None] | None) -> i
                 if watch:
                     watch()
     except BaseException:
-        child.terminate()  # interrupted (Ctrl-C, SIGTERM): stop the crawl too, cleanly
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        child.terminate()  # interrupted (Ctrl-C, SIGTERM): Scrapy stops scheduling, in-flight finish
+        with _signals_ignored():  # a second signal must not abandon the child half-way
+            if on_interrupt:
+                on_interrupt()
+            try:
+                child.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
         raise
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _die_with_parent() -> None:

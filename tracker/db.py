@@ -124,7 +124,8 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"id": int, "started_at": str, "ended_at": str, "status": str, "pid": int,
                     "host": str, "seeds": int, "new_articles": int, "fetched": int, "failed": int,
                     "refused": int, "new_stories": int, "grown_stories": int, "errors": str,
-                    "tagged": int},
+                    "tagged": int,
+                    "note": str},  # e.g. "deadline reached: N of M due articles not attempted"
         "pk": "id",
     },
     "run_stories": {  # the stories a run created or grew ("what is new since the last run?")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 
 class TrackerError(Exception):
     """Base of every error the tracker raises on purpose."""
@@ -37,6 +39,11 @@ class PageTooLargeError(ExtractionError):
     """The decoded page is larger than ExtractOptions.max_bytes."""
 
 
+class NoTextError(ExtractionError):
+    """No article text, or almost none from a large page (e.g. markup nested too deep to parse):
+    recorded as `no_text`, not as an article whose text is a few stray characters."""
+
+
 class CrawlError(TrackerError):
     """The crawl process failed as a whole (not a single page)."""
 
@@ -49,3 +56,16 @@ class LockHeldError(TrackerError):
 
 class TaxonomyError(TrackerError):
     """A lens taxonomy that cannot be used; the message names the file and line."""
+
+
+def one_line(text: str) -> str:
+    """`text` with every control or line-separating character escaped (\\n, \\x1b, \\u2028):
+    a file name or URL quoted in an error line cannot start a second, forged line, nor move the
+    cursor or recolour the terminal."""
+    return "".join(_escape(ch) if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+                   for ch in text)
+
+
+def _escape(ch: str) -> str:
+    escaped = repr(ch)[1:-1]  # '\n', '\t', '\x1b', '\u2028'
+    return escaped if escaped != ch else f"\\x{ord(ch):02x}"

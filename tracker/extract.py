@@ -35,15 +35,11 @@ import htmldate
 import trafilatura
 from lxml.html import HtmlElement
 
-from tracker.errors import ExtractionError, NotHtmlError, PageTooLargeError  # noqa: F401 - re-exported
+from tracker.errors import ExtractionError, NoTextError, NotHtmlError, PageTooLargeError  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
 EXTRACTOR = f"trafilatura {trafilatura.__version__} + tracker.extract 2"
-
-
-class NoTextError(ExtractionError):
-    """Neither trafilatura nor the page's JSON-LD yielded any article text."""
 
 
 class ExtractionTimeout(ExtractionError):

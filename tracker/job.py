@@ -1,9 +1,11 @@
 """`tracker run`: the scheduled job. Seeds -> crawl -> tags -> stories, under a per-database lock, recorded
 in the `runs` table, safe to kill at any moment and to rerun.
 
-The lock is an advisory `flock` on `<db>.lock`: the kernel drops it when the holder dies, however
-it dies, so a killed run can never leave a lock that blocks the next one. The file also holds the
-holder's pid and start time, for the message a second run prints.
+The lock is an advisory `flock` on the database file itself, so it belongs to the file, not to a
+name: a symlink or a hard link to the same database finds it taken. The kernel drops it when the
+holder dies, however it dies, so a killed run can never leave a lock that blocks the next one.
+(SQLite locks with fcntl, which on Linux is independent of flock.) `<db>.lock`, beside the real
+file, holds the holder's pid and start time, for the message a second run prints.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import json
 import logging
 import os
 import socket
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from tracker import db as store
-from tracker.errors import LockHeldError, TaxonomyError
+from tracker.errors import LockHeldError, TaxonomyError, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +45,16 @@ class RunSummary:
     tagged: int = 0
     tag_error: str | None = None
     took_over: str | None = None
+    not_attempted: int = 0
+    notes: list[str] = field(default_factory=list)  # e.g. the deadline's: kept in runs.note
 
 
 # --- the lock --------------------------------------------------------------------------------------
 
 def lock_path(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".lock")
+    """The holder-information file, beside the real database file (symlinks followed)."""
+    real = db_path.resolve()
+    return real.with_name(real.name + ".lock")
 
 
 @contextmanager
@@ -56,10 +63,12 @@ def run_lock(db_path: Path) -> Iterator[str | None]:
     Raises LockHeldError naming the holder if a live run has it."""
     path = lock_path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The database file (created empty if new: SQLite takes an empty file as a new database).
+    database = os.open(path.with_name(path.name[:-len(".lock")]), os.O_RDWR | os.O_CREAT, 0o644)
     handle = path.open("a+", encoding="utf-8")
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(database, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LockHeldError(_held_message(db_path, _read_holder(handle))) from None
         previous = _read_holder(handle)
@@ -68,7 +77,8 @@ def run_lock(db_path: Path) -> Iterator[str | None]:
         handle.seek(0)
         handle.truncate()  # a clean end leaves no holder behind; a killed run leaves its pid
     finally:
-        handle.close()  # closing releases the flock
+        handle.close()
+        os.close(database)  # releases the flock (by then this process's SQLite work is done)
 
 
 def _read_holder(handle: IO[str]) -> dict[str, Any]:
@@ -115,11 +125,12 @@ def finish_run(db: store.Database, summary: RunSummary, status: str, errors: Seq
     with store.transaction(db):
         db.conn.execute(
             "UPDATE runs SET ended_at = ?, status = ?, seeds = ?, new_articles = ?, fetched = ?, "
-            "failed = ?, refused = ?, new_stories = ?, grown_stories = ?, errors = ?, tagged = ? "
-            "WHERE id = ?",
+            "failed = ?, refused = ?, new_stories = ?, grown_stories = ?, errors = ?, tagged = ?, "
+            "note = ? WHERE id = ?",
             [store.now_iso(), status, summary.seeds, summary.new_articles, summary.fetched,
              summary.failed, summary.refused, summary.new_stories, summary.grown_stories,
-             "\n".join(errors)[:20000] or None, summary.tagged, summary.run_id])
+             "\n".join(map(one_line, errors))[:20000] or None, summary.tagged,
+             "\n".join(map(one_line, summary.notes)) or None, summary.run_id])
 
 
 # --- the job ---------------------------------------------------------------------------------------
@@ -137,16 +148,29 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
 
     A broken taxonomy fails the tag stage only: nothing stored is changed by it, clustering still
     runs on the tags already stored (new articles get theirs once the taxonomy is fixed), and the
-    run is then recorded as failed with the taxonomy's problem and raised as a TaxonomyError."""
-    with run_lock(db_path) as took_over:
+    run is then recorded as failed with the taxonomy's problem and raised as a TaxonomyError.
+
+    TRACKER_MAX_RUNTIME in `crawl_overrides` bounds the whole run: the crawl stops scheduling at
+    that time after the run's start, and the run still ends `completed`, with a note. SIGTERM and
+    SIGINT mark the run `interrupted` at once and raise RunInterrupted once the crawl has stopped."""
+    from tracker.crawl import RunInterrupted, interruptible
+
+    started = time.time()
+    with run_lock(db_path) as took_over, interruptible():
         db = store.open_db(db_path)
         summary = RunSummary(run_id=start_run(db), took_over=took_over)
         if took_over:
             logger.warning("%s", took_over)
         try:
-            _stages(db, db_path, seed_paths, crawl_overrides, summary, progress, log_dir)
+            _stages(db, db_path, seed_paths, _with_deadline(crawl_overrides, started), summary,
+                    progress, log_dir, lambda: _mark_interrupted(db, summary))
+        except RunInterrupted as exc:
+            _mark_interrupted(db, summary, str(exc))
+            db.close()
+            raise
         except BaseException as exc:
             finish_run(db, summary, "failed", [f"{type(exc).__name__}: {exc}"])
+            db.close()
             raise
         if summary.tag_error:
             finish_run(db, summary, "failed", [*summary.seed_errors, f"tag: {summary.tag_error}"])
@@ -157,9 +181,27 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
     return summary
 
 
+def _with_deadline(overrides: dict[str, str], started: float) -> dict[str, str]:
+    """TRACKER_MAX_RUNTIME counts from the run's start (seeds included): passed to the crawl as
+    the absolute TRACKER_DEADLINE."""
+    from tracker.policy import parse_duration
+
+    if not overrides.get("TRACKER_MAX_RUNTIME"):
+        return overrides
+    deadline = started + parse_duration(overrides["TRACKER_MAX_RUNTIME"]).total_seconds()
+    return dict(overrides, TRACKER_DEADLINE=f"{deadline:.3f}")
+
+
+def _mark_interrupted(db: store.Database, summary: RunSummary, why: str = "interrupted by a signal") -> None:
+    """The run's row says `interrupted` from the moment the signal arrives (not when it ends)."""
+    if summary.status != "interrupted":
+        summary.notes.append(why)
+        finish_run(db, summary, "interrupted", summary.seed_errors)
+
+
 def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.PathLike[str]],
             overrides: dict[str, str], summary: RunSummary, progress: Progress | None,
-            log_dir: Path | None) -> None:
+            log_dir: Path | None, on_interrupt: Callable[[], None]) -> None:
     from tracker.crawl import crawl_settings, run_crawl
     from tracker.seeds import load_seeds, require_paths
 
@@ -175,9 +217,13 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
 
         crawl = crawl_over_redis(db, settings, summary.run_id, progress)
     else:
-        crawl = run_crawl(db_path, settings, log_file=log_file, progress=progress)
+        crawl = run_crawl(db_path, settings, log_file=log_file, progress=progress,
+                          on_interrupt=on_interrupt)
     summary.due, summary.fetched, summary.failed = crawl.due, crawl.fetched, crawl.failed
-    summary.refused = crawl.refused
+    summary.refused, summary.not_attempted = crawl.refused, crawl.not_attempted
+    if crawl.note:
+        summary.notes.append(crawl.note)
+        logger.warning("run=%d %s", summary.run_id, crawl.note)
     logger.info("run=%d stage=crawl due=%d fetched=%d failed=%d refused=%d log=%s", summary.run_id,
                 crawl.due, crawl.fetched, crawl.failed, summary.refused, log_file)
     _tag(db, summary, progress)

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 from tracker import db as store
 from tracker.dates import parse_iso
-from tracker.errors import ExtractionError, NotHtmlError, PageTooLargeError, UrlError
+from tracker.errors import ExtractionError, NoTextError, NotHtmlError, PageTooLargeError, UrlError
 from tracker.policy import RecrawlPolicy
 from tracker.urls import Alias, is_amp, make_alias, same_site
 
@@ -29,9 +29,15 @@ OUTCOME_STATUS = {
     "ok": "fetched", "unchanged": "fetched", "not_modified": "fetched",
     "gone": "gone", "http_error": "failed", "network_error": "failed", "timeout": "failed",
     "extract_error": "failed", "refused": "refused", "robots": "blocked",
+    "host_down": "failed", "no_text": "failed",
     "too_large": "skipped", "not_html": "skipped",
 }
 SUCCESS = frozenset({"ok", "unchanged", "not_modified"})
+# A page at least this large whose extracted text is shorter than MIN_TEXT_CHARS is `no_text`:
+# real articles give thousands of characters; a few stray ones mean extraction failed (a page
+# nested 200,000 <div>s deep gives 9). Small pages (briefs, notices) keep their short text.
+LARGE_PAGE_BYTES = 100_000
+MIN_TEXT_CHARS = 100
 PERMANENT = frozenset({"gone", "refused", "robots", "too_large", "not_html"})
 
 
@@ -82,6 +88,10 @@ def save_page(db: store.Database, page: PageResult, extraction: Any, policy: Rec
         if article_id is None:
             return None, "unknown"
         outcome = _classify(page, extraction)
+        if outcome == "ok" and _too_little_text(page, extraction):
+            extraction = NoTextError(f"extraction gave {len(extraction.text.strip())} characters "
+                                     f"of text from a page of {len(page.body)} bytes")
+            outcome = "no_text"
         article_id = _save_aliases(db, article_id, page, extraction if outcome == "ok" else None)
         if outcome == "ok":
             outcome = _save_text(db, article_id, page, extraction)
@@ -116,9 +126,16 @@ def _classify(page: PageResult, extraction: Any) -> str:
         return "not_html"
     if isinstance(extraction, PageTooLargeError):
         return "too_large"
+    if isinstance(extraction, NoTextError):
+        return "no_text"
     if isinstance(extraction, ExtractionError):
         return "extract_error"
     return "ok" if extraction is not None else "extract_error"
+
+
+def _too_little_text(page: PageResult, extraction: Any) -> bool:
+    return (len(page.body) >= LARGE_PAGE_BYTES
+            and len((getattr(extraction, "text", None) or "").strip()) < MIN_TEXT_CHARS)
 
 
 def _save_aliases(db: store.Database, article_id: int, page: PageResult, extraction: Any) -> int:

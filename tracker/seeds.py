@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ class SeedDoc:
     sha256: str
     item: SeedItem
     related: tuple[SeedItem, ...]
+    problems: tuple[str, ...] = ()  # bad related items, left out: one line each, "file: related[N]: ..."
 
 
 @dataclass
@@ -88,15 +90,38 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path,
 
     Paths are made absolute: a seed file is recorded by its path, and the same file named from
     another current folder must be the same seed (or its relations would be stored twice)."""
+    return _scan(paths)[0]
+
+
+def _scan(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[tuple[Path, bool]], list[str]]:
+    """find_seed_files, and one error line per path named (or seed-named file in a folder) that
+    is not a regular file: a FIFO would block the reader, /dev/zero never ends."""
     found: list[tuple[Path, bool]] = []
+    errors: list[str] = []
     for raw in paths:
         path = Path(raw).resolve()
         if path.is_dir():
-            found.extend((p, False) for p in sorted(path.rglob("*"))
-                         if p.is_file() and p.suffix.lower() in SEED_SUFFIXES)
+            for entry in sorted(path.rglob("*")):
+                if entry.suffix.lower() not in SEED_SUFFIXES or entry.is_dir():
+                    continue
+                if entry.is_file():
+                    found.append((entry, False))
+                elif entry.exists():
+                    errors.append(_irregular(entry, entry))
         elif path.is_file():
             found.append((path, True))
-    return found
+        elif path.exists():
+            errors.append(_irregular(Path(raw), path))
+    return found, errors
+
+
+def _irregular(named: Path, real: Path) -> str:
+    mode = real.stat().st_mode
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+    via = f" (a link to {real})" if named.is_symlink() else ""
+    return f"{named}{via}: {kind}, not a seed file; not read"
 
 
 def missing_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -122,8 +147,8 @@ def load_seed_file(path: str | os.PathLike[str]) -> SeedDoc:
         raise SeedError(f"{path}: larger than {MAX_SEED_BYTES} bytes, not a seed")
     data = _front_matter(path, _decode(raw))
     item = _item(path, data, "")
-    related = _related(path, data.get("related"))
-    return SeedDoc(str(path), hashlib.sha256(raw).hexdigest(), item, related)
+    related, problems = _related(path, data.get("related"))
+    return SeedDoc(str(path), hashlib.sha256(raw).hexdigest(), item, related, problems)
 
 
 def _decode(raw: bytes) -> str:
@@ -158,18 +183,23 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
     return f"line {mark.line + 2}: invalid YAML: {problem}"  # +1 for '---', +1 for 1-based
 
 
-def _related(path: Path, value: Any) -> tuple[SeedItem, ...]:
+def _related(path: Path, value: Any) -> tuple[tuple[SeedItem, ...], tuple[str, ...]]:
+    """The good related items, and one error line per bad one: a bad item (a `javascript:` URL,
+    a wrong type) is left out, not the seed and its other items with it."""
     if value is None:
-        return ()
+        return (), ()
     if not isinstance(value, list):
         raise SeedError(f"{path}: related: expected a list, got {type(value).__name__}")
-    items = []
+    items, problems = [], []
     for index, entry in enumerate(value):
         where = f"related[{index}]."
-        if not isinstance(entry, dict):
-            raise SeedError(f"{path}: related[{index}]: expected a mapping, got {type(entry).__name__}")
-        items.append(_item(path, entry, where))
-    return tuple(items)
+        try:
+            if not isinstance(entry, dict):
+                raise SeedError(f"{path}: related[{index}]: expected a mapping, got {type(entry).__name__}")
+            items.append(_item(path, entry, where))
+        except SeedError as exc:
+            problems.append(str(exc))
+    return tuple(items), tuple(problems)
 
 
 def _item(path: Path, data: dict[str, Any], where: str) -> SeedItem:
@@ -305,7 +335,8 @@ def _parsed(paths: Iterable[str | os.PathLike[str]], summary: SeedSummary,
             known: dict[str, str] | None = None) -> Iterator[SeedDoc]:
     paths = list(paths)
     summary.errors.extend(missing_paths(paths))
-    found = find_seed_files(paths)
+    found, irregular = _scan(paths)
+    summary.errors.extend(irregular)
     explicit = {p for p, named in found if named}
     summary.files = len(found)
     todo = []
@@ -321,6 +352,7 @@ def _parsed(paths: Iterable[str | os.PathLike[str]], summary: SeedSummary,
         elif isinstance(result, SeedError):
             summary.errors.append(str(result))
         else:
+            summary.errors.extend(result.problems)
             yield result
 
 

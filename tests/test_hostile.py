@@ -1,0 +1,124 @@
+"""Holes found by hostile tests: bad related items, forged error lines, files that are not files,
+greedy SQL on the served database, pages that extraction cannot read."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import query
+from tests.test_serve import get, get_json, served_db, server  # noqa: F401 - the real server
+from tracker import db as store
+from tracker.extract import ExtractorPool
+from tracker.pages import PageResult, save_page
+from tracker.policy import RecrawlPolicy
+from tracker.urls import make_alias
+
+
+def tracker(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tracker", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=120, check=False)
+
+
+SEED = """\
+---
+title: "Regulator fines tracker"
+publishedDateTime: 2025-01-06T08:30:00Z
+webUrl: "https://news.example/fine.html"
+related:
+  - title: "good one"
+    webUrl: "https://other.example/one.html"
+  - title: "hostile"
+    webUrl: "javascript:alert(1)"
+  - title: "good two"
+    webUrl: "https://third.example/two.html"
+---
+Body.
+"""
+
+
+def test_one_bad_related_url_keeps_the_seed_and_its_good_items(tmp_path: Path) -> None:
+    seed = tmp_path / "seeds" / "fine.md"
+    seed.parent.mkdir()
+    seed.write_text(SEED, encoding="utf-8")
+    db = tmp_path / "t.db"
+    result = tracker(tmp_path, "seeds", "load", str(seed.parent), "--db", str(db))
+    assert result.returncode == 1  # an error was reported...
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"Error: {seed}: related[1]"), result.stderr
+    assert "javascript" in errors[0]
+    # ...and the seed and its two good items are loaded
+    urls = {row[0] for row in query(db, "SELECT url FROM articles")}
+    assert urls == {"https://news.example/fine.html", "https://other.example/one.html",
+                    "https://third.example/two.html"}
+    assert query(db, "SELECT COUNT(*) FROM relations")[0][0] == 2
+    assert query(db, "SELECT status FROM seed_files")[0][0] == "loaded"
+
+
+def test_a_file_name_cannot_forge_an_error_line(tmp_path: Path) -> None:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "x\nError: all seeds are fine\x1b[2K.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    result = tracker(tmp_path, "seeds", "check", str(folder))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1 and "x\\nError: all seeds are fine\\x1b[2K.md" in errors[0], lines
+    assert not any(line.startswith("Error: all seeds") for line in lines)
+    assert "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-link"])
+def test_seeds_check_names_what_is_not_a_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "seed.md"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    for target in (path, tmp_path):  # named, and found in a folder
+        result = tracker(tmp_path, "seeds", "check", str(target))
+        assert result.returncode == 1, result.stderr
+        assert f"Error: {path}" in result.stderr, result.stderr
+        expected = "a FIFO" if kind == "fifo" else "a character device"
+        assert expected in result.stderr and "1 errors" in result.stdout
+
+
+def test_greedy_query_is_refused_and_the_server_still_answers(server: str) -> None:  # noqa: F811
+    status, body = get(server, "/tracker.json", sql="select length(randomblob(1000000000))")
+    assert status == 400 and "too big" in body.lower(), body[:300]
+    rows = get_json(server, "/tracker.json", sql="select length(randomblob(1000)) as n", _shape="objects")
+    assert rows["rows"] == [{"n": 1000}]
+    # stored values still read whole (the limit is far above any article text)
+    assert get_json(server, "/tracker.json", sql="select count(*) as n from articles",
+                    _shape="objects")["rows"][0]["n"] > 0
+
+
+DEEP = ("<html><head><title>Deep</title></head><body><p>Some text</p>" + "<div>" * 200_000
+        + "<p>The regulator fined the company for tracking users without consent.</p>" * 50
+        + "</div>" * 200_000 + "</body></html>").encode()
+
+
+def test_page_nested_too_deep_is_recorded_as_no_text(db: Any) -> None:
+    url = "https://news.example/deep.html"
+    alias = make_alias(url)
+    with store.transaction(db):
+        article_id, _ = store.resolve_article(db, [alias], alias.url, {}, "import")
+    page = PageResult(url=url, requested_at=store.now_iso(), article_id=article_id, status=200,
+                      final_url=url, headers={"content-type": "text/html"}, body=DEEP)
+    with ExtractorPool(workers=1) as pool:
+        try:
+            extraction: Any = pool.submit(DEEP, url, "text/html").result()
+        except Exception as exc:  # an ExtractionError is recorded as what it is
+            extraction = exc
+    _, outcome = save_page(db, page, extraction, RecrawlPolicy())
+    assert outcome == "no_text"
+    row = db.conn.execute("SELECT outcome, error_class, error_message FROM fetches").fetchone()
+    assert row[0] == "no_text" and row[1] == "NoTextError" and "characters of text" in row[2]
+    article = db.conn.execute("SELECT status, text, last_error FROM articles WHERE id = ?",
+                              [article_id]).fetchone()
+    assert article[0] == "failed" and article[1] is None and article[2].startswith("no_text")
