@@ -420,3 +420,22 @@ def test_a_worker_stopped_with_sigterm_gives_its_jobs_back_at_once(
     Worker(tmp_path, redis_server.url, "next").wait()
     drain(db, redis_server.url)
     assert sorted(fetch_counts(db).values()) == [1] * 6
+
+
+def test_run_over_redis_with_no_worker_ends_at_its_deadline(
+        tmp_path: Path, site: Any, redis_server: RedisServer) -> None:
+    # A scheduled `tracker run --redis` must end on time even when no worker is up: it stops
+    # waiting at --max-runtime, the run is `completed` with a note, and the jobs stay queued.
+    db = tmp_path / "t.db"
+    import_pages(tmp_path, db, site, gen_paths(3))
+    (tmp_path / "no-seeds").mkdir()
+    started = time.monotonic()
+    result = tracker(tmp_path, "run", str(tmp_path / "no-seeds"), "--db", str(db), "--redis", redis_server.url,
+                     "--max-runtime", "3s", timeout=90)
+    took = time.monotonic() - started
+    assert took < 60, result.stderr
+    status, note = query(db, "SELECT status, note FROM runs ORDER BY id DESC LIMIT 1")[0]
+    assert (result.returncode, status) == (0, "completed"), result.stderr
+    assert "deadline reached: 3 of 3 due articles not attempted" in note
+    assert open_queue(redis_server.url).counts().queued == 3
+    assert query(db, "SELECT COUNT(*) FROM fetches")[0][0] == 0

@@ -34,8 +34,8 @@ from typing import Any, Callable
 from spiders import settings as defaults
 from tracker import db as store
 from tracker import errors
-from tracker.crawl import (CrawlJob, CrawlSummary, _tally, crawl_jobs, due_article_ids, spider_command,
-                           spider_env)
+from tracker.crawl import (CrawlJob, CrawlSummary, _tally, crawl_jobs, deadline_of, due_article_ids,
+                           spider_command, spider_env)
 from tracker.pages import PageResult, save_page
 from tracker.policy import RecrawlPolicy
 from tracker.queue import RedisQueue
@@ -164,6 +164,8 @@ class IngestSummary:
     busy_seconds: float = 0.0  # time spent saving and acknowledging (the writer's capacity)
     outcomes: Counter[str] = field(default_factory=Counter)
     seen: list[tuple[int, str]] = field(default_factory=list)
+    unsaved: int = 0  # queued articles not saved when the deadline ended the wait
+    deadline_reached: bool = False
 
     @property
     def items_per_second(self) -> float:
@@ -175,6 +177,7 @@ class IngestOptions:
     consumer: str = "writer"
     follow: bool = False  # keep waiting for results (the writer service)
     until_drained: bool = False  # stop when no enqueued job is left unsaved (tracker run --redis)
+    deadline: float | None = None  # epoch seconds: with until_drained, stop waiting then (--max-runtime)
     batch: int = 200
     block_ms: int = 1000
     report_every: float = 30.0
@@ -200,6 +203,12 @@ def ingest_results(db: store.Database, queue: RedisQueue, policy: RecrawlPolicy,
         if options.until_drained:
             counts = queue.counts()
             if counts.queued == 0 and counts.results == 0:
+                return summary
+            if options.deadline is not None and time.time() >= options.deadline:
+                # No worker may be up (or the network is down): a scheduled run must still end.
+                # The jobs stay queued; the next run or `tracker ingest` saves their results.
+                summary.deadline_reached, summary.unsaved = True, counts.queued
+                logger.warning("deadline reached: %d queued articles not saved yet", counts.queued)
                 return summary
             if time.monotonic() - last_report >= options.report_every:
                 last_report = time.monotonic()
@@ -257,7 +266,8 @@ def _save_one(db: store.Database, result: Result, text: str, policy: RecrawlPoli
 
 def crawl_summary(enqueued: EnqueueSummary, ingested: IngestSummary) -> CrawlSummary:
     """What `tracker run` reports, in the single-machine crawl's terms."""
-    summary = CrawlSummary(due=enqueued.due, attempts=ingested.saved, outcomes=dict(ingested.outcomes))
+    summary = CrawlSummary(due=enqueued.due, attempts=ingested.saved, outcomes=dict(ingested.outcomes),
+                           not_attempted=ingested.unsaved, deadline_reached=ingested.deadline_reached)
     _tally(summary, ingested.seen)
     return summary
 
@@ -277,7 +287,7 @@ def crawl_over_redis(db: store.Database, settings: dict[str, str], run_id: int |
         if progress:
             progress("crawl", summary.results, max(total, summary.results))
 
-    options = IngestOptions(until_drained=True)
+    options = IngestOptions(until_drained=True, deadline=deadline_of(settings, time.time()))
     ingested = ingest_results(db, queue, _policy(settings), options, report)
     return crawl_summary(enqueued, ingested)
 
