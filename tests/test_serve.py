@@ -19,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 from xml.etree import ElementTree
@@ -328,6 +329,79 @@ def test_dashboard_chart_page(server: str) -> None:
     assert status == 200 and "New stories and articles per week" in html
 
 
+# --- The activity dashboard: every chart in one span of dates --------------------------------------
+
+@pytest.fixture(scope="module")
+def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """200 articles (100 stories) a day apart from 2020-01-06, one story from 2013 (a background
+    piece a related list links to) and one dated 2099 (a wrong date)."""
+    path = tmp_path_factory.mktemp("dashboard") / "tracker.db"
+    db = open_db(path)
+    db.conn.execute("BEGIN")
+    start = datetime(2020, 1, 6, 12, tzinfo=timezone.utc)
+    days = [(start + timedelta(days=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(200)]
+    days += ["2013-07-04T16:36:00Z", "2099-01-01T00:00:00Z"]
+    for i, day in enumerate(days):
+        story = i // 2 + 1
+        if i % 2 == 0 or i >= 200:
+            db.conn.execute("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles) "
+                            "VALUES (?, ?, ?, ?, 1)", [story if i < 200 else i, f"Story {i}", day, day])
+        db.conn.execute("INSERT INTO articles (url, title, published, publisher, cluster_id, first_seen) "
+                        "VALUES (?, ?, ?, ?, ?, '2024-01-01T00:00:00Z')",
+                        [f"https://news.example/{i}", f"Article {i}", day,
+                         "Old Times" if i == 200 else PUBLISHERS[i % 4], story if i < 200 else i])
+    db.conn.execute("COMMIT")
+    db.conn.close()
+    with serving(path, tmp_path_factory.mktemp("dashboard-log") / "serve.log") as base:
+        yield base
+
+
+def _dashboard_charts(base: str, **filters: str) -> dict[str, list[dict[str, Any]]]:
+    """Every chart of the activity dashboard as the browser gets it: the SQL the page hands to its
+    script, run through Datasette's JSON API with the page's filters."""
+    status, html = get(base, "/-/dashboards/activity", **filters)
+    assert status == 200, html[:300]
+    charts = {}
+    for slug, config in re.findall(r"renderChart\('(\w+)', (\{.*?\}), '", html):
+        query = json.loads(config)["query"]
+        charts[slug] = get_json(base, "/tracker.json", sql=query, _shape="objects", **filters)["rows"]
+    assert set(charts) == {"weekly", "publishers", "totals", "span"}
+    return charts
+
+
+def test_dashboard_default_span_leaves_out_stray_old_and_future_dates(dashboard_server: str) -> None:
+    charts = _dashboard_charts(dashboard_server)
+    weeks = sorted({row["week"] for row in charts["weekly"]})
+    assert weeks[0] == "2020-01-06" and weeks[-1] < "2099"  # not stretched back to 2013 or on to 2099
+    span = charts["span"][0]
+    assert span["from"] == "2020-01-06"  # the oldest 1% (2 of 202) set aside, back to its Monday
+    assert span["published before (left out)"] == 1 and span["dated after (left out)"] == 1
+    assert sum(r["n"] for r in charts["weekly"] if r["kind"] == "articles") == 200
+    assert sum(r["articles"] for r in charts["publishers"]) == 200
+    assert "Old Times" not in {r["publisher"] for r in charts["publishers"]}
+    assert charts["totals"] == [{"count": 100}]
+
+
+def test_dashboard_date_filter_applies_to_every_chart(dashboard_server: str) -> None:
+    # 2020-02-03 .. 2020-02-09: days 28-34 of the series, articles 28-34, stories 15-18 start there
+    charts = _dashboard_charts(dashboard_server, since="2020-02-03", until="2020-02-09")
+    assert {r["week"] for r in charts["weekly"]} == {"2020-02-03"}
+    assert sum(r["n"] for r in charts["weekly"] if r["kind"] == "articles") == 7
+    assert sum(r["n"] for r in charts["weekly"] if r["kind"] == "new stories") == 4
+    assert sum(r["articles"] for r in charts["publishers"]) == 7
+    assert charts["totals"] == [{"count": 4}]
+    assert charts["span"][0]["from"] == "2020-02-03" and charts["span"][0]["until"] == "2020-02-09"
+    old = _dashboard_charts(dashboard_server, since="2000-01-01")  # an early From brings 2013 back
+    assert min(r["week"] for r in old["weekly"]) == "2013-07-01"
+    assert "Old Times" in {r["publisher"] for r in old["publishers"]}
+
+
+def test_screenshot_of_the_dashboard(dashboard_server: str) -> None:
+    dom = _shoot(dashboard_server, "/-/dashboards/activity", "dashboard", wait_ms=5000)
+    assert "Publishers with the most articles in the span" in dom and "2020-01-06" in dom
+    assert "<svg" in dom or "<canvas" in dom  # the charts were drawn
+
+
 def test_write_sql_is_refused(server: str, served_db: Path) -> None:
     for sql in ("DELETE FROM clusters", "UPDATE articles SET title = 'x'",
                 "DROP VIEW stories", "ATTACH DATABASE '/tmp/x.db' AS x"):
@@ -562,19 +636,21 @@ def test_screenshot_of_stories_page_shows_headlines(server: str) -> None:
         assert story["headline"] in dom
 
 
-def _shoot(server: str, path: str, name: str) -> str:
-    """Screenshot (tests/artifacts/NAME.png, to look at) and rendered DOM of a page in Chromium."""
+def _shoot(server: str, path: str, name: str, wait_ms: int = 0) -> str:
+    """Screenshot (tests/artifacts/NAME.png, to look at) and rendered DOM of a page in Chromium;
+    `wait_ms` of virtual time lets a page's scripts fetch and draw (the dashboard's charts)."""
     browser = _chromium()
     if browser is None:
         pytest.skip("chromium is not installed (scripts/test installs it where it can)")
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / f"{name}.png"
     shot.unlink(missing_ok=True)
+    wait = [f"--virtual-time-budget={wait_ms}"] if wait_ms else []
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([browser, *_chromium_args(profile), f"--screenshot={shot}", server + path],
+        subprocess.run([browser, *_chromium_args(profile), *wait, f"--screenshot={shot}", server + path],
                        check=True, capture_output=True, timeout=90)
     with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run([browser, *_chromium_args(profile), "--dump-dom", server + path],
+        dom = subprocess.run([browser, *_chromium_args(profile), *wait, "--dump-dom", server + path],
                              check=True, capture_output=True, timeout=90, text=True).stdout
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     return dom

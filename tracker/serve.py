@@ -61,10 +61,23 @@ def build_metadata(db_name: str, base_url: str | None = None) -> dict[str, Any]:
     raw = json.loads((DATASETTE_DIR / "metadata.json").read_text(encoding="utf-8"))
     for name, query in raw["databases"]["{db}"]["queries"].items():
         query["sql"] = (DATASETTE_DIR / "queries" / f"{name}.sql").read_text(encoding="utf-8")
+    span = dashboard_span_sql()
+    for dashboard in raw.get("plugins", {}).get("datasette-dashboards", {}).values():
+        for chart in dashboard.get("charts", {}).values():
+            if "query" in chart:
+                chart["query"] = chart["query"].replace("{span}", span)
     metadata = _substitute(raw, {"{db}": db_name, "{db_url}": tilde_encode(db_name)})
     if base_url:
         metadata.setdefault("plugins", {})["tracker"] = {"base_url": _check_base_url(base_url)}
     return metadata
+
+
+def dashboard_span_sql() -> str:
+    """The `span(since, until)` CTE the dashboard's charts count in (`dashboard_span.sql`), without
+    its comments: the charts send their SQL in the URL."""
+    text = (DATASETTE_DIR / "dashboard_span.sql").read_text(encoding="utf-8")
+    return " ".join(line.strip() for line in text.splitlines()
+                    if line.strip() and not line.lstrip().startswith("--"))
 
 
 def _check_base_url(base_url: str) -> str:
