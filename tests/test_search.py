@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tracker.search import fts_query
+from tracker.search import fts_query, without_empty_searches
 
 DOCS = ["The AI Act passed", "act on AI now", "GDPR fine", "BIPA suit", "facial recognition ban",
         "Meta and Facebook", "data protection fine"]
@@ -50,3 +50,11 @@ def test_nothing_to_search_means_no_condition(fts: sqlite3.Connection, text: str
 @pytest.mark.parametrize("text", ['NOT "a', "OR GDPR", "GDPR OR", "a AND OR b", "(x", "x:y", "^a", "NEAR(a b)"])
 def test_odd_input_is_never_a_syntax_error(fts: sqlite3.Connection, text: str) -> None:
     fts.execute("SELECT x FROM t WHERE t MATCH ?", [fts_query(text) or '""']).fetchall()
+
+
+def test_without_empty_searches_keeps_everything_else() -> None:
+    assert without_empty_searches("_search=&_sort=id") == "_sort=id"
+    assert without_empty_searches("_search=OR&_search_title=%22%22&_facet=publisher") == "_facet=publisher"
+    assert without_empty_searches("_search=AI+Act&_sort=id") == "_search=AI+Act&_sort=id"
+    assert without_empty_searches("_searchmode=raw&_search=%2A") == "_searchmode=raw&_search=%2A"
+    assert without_empty_searches("_searchmode=raw&_search=+") == "_searchmode=raw"

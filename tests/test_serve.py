@@ -233,6 +233,37 @@ def test_full_text_search_table_and_canned_query(server: str) -> None:
     assert get_json(server, "/tracker/search.json", q='"unbalanced', _shape="array") == []
 
 
+def _table_search(base: str, text: str, **params: Any) -> list[int]:
+    data = get_json(base, "/tracker/articles.json", _search=text, _shape="objects", _size="max",
+                    _col="id", **params)
+    return sorted(r["id"] for r in data["rows"])
+
+
+def _page_search(base: str, text: str) -> list[int]:
+    return sorted(r["article_id"] for r in get_json(base, "/tracker/search.json", q=text, _shape="array"))
+
+
+def test_articles_table_search_box_speaks_the_search_pages_syntax(server: str) -> None:
+    london, hostile = _page_search(server, "London"), _page_search(server, "pwned")
+    assert len(london) == 2 and len(hostile) == 1  # story 1's two articles; story 7's headline
+    for text in ("London OR pwned", "recogn*", "facial recognition", '"data protection" London',
+                 "cameras NOT London", "live facial"):
+        assert _table_search(server, text) == _page_search(server, text), text
+    assert _table_search(server, "London OR pwned") == sorted(london + hostile)  # not 3 words
+    assert _table_search(server, "recogn*") == sorted(london + hostile)  # a prefix
+    assert _table_search(server, '"data protection" London') == london[:1]  # both phrases
+    assert _table_search(server, "London cameras") == []  # a phrase, not two words anywhere
+    assert _table_search(server, '"unbalanced') == []  # no syntax error
+    assert _table_search(server, "London OR pwned", _searchmode="raw") == sorted(london + hostile)
+    # no words at all: every article, as the search pages list everything (was an FTS5 error)
+    n_articles = get_json(server, "/tracker/articles.json", _size=0)["filtered_table_rows_count"]
+    for text in ("", "  ", "OR", '""'):
+        data = get_json(server, "/tracker/articles.json", _search=text, _size=0)
+        assert data["filtered_table_rows_count"] == n_articles, text
+    status, html = get(server, "/tracker/articles", _search="GDPR OR recogn*")
+    assert status == 200 and 'value="GDPR OR recogn*"' in html  # the box keeps what was typed
+
+
 def test_facets_on_publisher_language_topic_and_date(server: str) -> None:
     data = get_json(server, "/tracker/articles.json", _facet=["publisher", "language"],
                     _facet_array="topics", _facet_date="published", _size=0)

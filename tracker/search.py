@@ -11,12 +11,14 @@ What an analyst types, and what it means here:
 
 Every word reaches FTS5 inside double quotes, so punctuation, a stray quote or a lone `OR` is only
 text, never an error. Pure functions: the Datasette plugin registers `fts_query` as an SQL function,
-and `tracker export --search` uses it directly.
+and `tracker export --search` uses it directly; the table search box's ASGI wrapper uses
+`without_empty_searches`.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlencode
 
 OPERATORS = ("OR", "AND", "NOT")
 # A quoted phrase (closing quote optional), or a run of characters that are not spaces or quotes.
@@ -66,3 +68,14 @@ def _tidy(parts: list[str]) -> list[str]:
     while tidy and tidy[-1] in OPERATORS:
         tidy.pop()
     return tidy
+
+
+def without_empty_searches(query_string: str) -> str:
+    """The query string without `_search` / `_search_COLUMN` parameters that hold no word to look
+    for (unchanged if there are none); `_searchmode` is not a search."""
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    raw = ("_searchmode", "raw") in pairs
+    kept = [(key, value) for key, value in pairs
+            if not (key.startswith("_search") and key != "_searchmode"
+                    and not (value.strip() if raw else fts_query(value)))]
+    return query_string if len(kept) == len(pairs) else urlencode(kept)
