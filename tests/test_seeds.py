@@ -370,6 +370,24 @@ def test_merge_through_a_shared_alias_keeps_relations(
     assert rows(db_path, "PRAGMA foreign_key_check") == []
 
 
+def test_one_numbered_article_under_three_slugs_is_one_article(
+        runner: CliRunner, db_path: Path, write_seed: Callable[..., Path], rows: Callable[..., Any]) -> None:
+    """A platform's /<id>.article URLs under renamed slugs and a moved section are one article."""
+    base = "https://www.complianceweek.com/{}/28338.article"
+    slugs = ("financial-services/six-strategies-for-fintech-adoption-in-banking",
+             "financial-services/six-strategies-for-fintech-adoption",
+             "risk-management/six-strategies-for-fintech-adoption-in-banking")
+    for n, slug in enumerate(slugs):
+        write_seed(f"{n}.md", seed(title="Six strategies for FinTech adoption in banking",
+                                   url=f"https://www.other{n}.example/story.html",
+                                   related=[("Six strategies", base.format(slug))]))
+    result = load(runner, db_path, write_seed("3.md", seed(url=base.format("news/other"), title="Other")).parent)
+    assert result.exit_code == 0, result.output
+    assert rows(db_path, "SELECT COUNT(DISTINCT article_id) FROM urls WHERE url LIKE '%28338.article'") == [(1,)]
+    assert rows(db_path, "SELECT COUNT(*) FROM articles WHERE url LIKE '%complianceweek%'") == [(1,)]
+    assert rows(db_path, "SELECT COUNT(*) FROM articles") == [(4,)]  # it and the three seeds' own
+
+
 def test_check_writes_nothing(runner: CliRunner, tmp_path: Path, write_seed: Callable[..., Path],
                               monkeypatch: pytest.MonkeyPatch) -> None:
     folder = write_seed("a.md", seed(related=RELATED)).parent

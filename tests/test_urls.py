@@ -95,6 +95,18 @@ REAL_ALIAS_SETS = [
 ]
 
 
+# One article of a platform whose paths end in /<id>.article, under a changed slug and a moved section
+NUMBERED_ARTICLE = (
+    "https://www.complianceweek.com/financial-services/six-strategies-for-fintech-adoption-in-banking/28338.article",
+    "https://www.complianceweek.com/financial-services/six-strategies-for-fintech-adoption/28338.article",
+    "https://complianceweek.com/risk-management/six-strategies-for-fintech-adoption-in-banking/28338.article/",
+)
+
+
+def test_numbered_article_paths_share_a_key_whatever_the_slug() -> None:
+    assert {story_key(url) for url in NUMBERED_ARTICLE} == {"complianceweek.com/28338.article"}
+
+
 @pytest.mark.parametrize("urls", REAL_ALIAS_SETS)
 def test_real_alias_sets_share_a_key(urls: tuple[str, ...]) -> None:
     aliases = [make_alias(url) for url in urls]
@@ -126,6 +138,12 @@ DIFFERENT_STORIES = [
     ("https://www.theguardian.com/technology/amp-tech", "https://www.theguardian.com/technology/tech"),
     ("https://example.com/ampere/x", "https://example.com/x"),
     ("https://www.example.com:8080/x.html", "https://www.example.com/x.html"),
+    # the /<id>.article rule: another id, another host, or a number that is not that form
+    ("https://www.complianceweek.com/news/slug/28338.article", "https://www.complianceweek.com/news/slug/28339.article"),
+    ("https://www.complianceweek.com/news/slug/28338.article", "https://www.chemistryworld.com/news/slug/28338.article"),
+    ("https://www.example.com/news/slug/28338.html", "https://www.example.com/video/slug/28338.html"),
+    ("https://www.example.com/news/28338", "https://www.example.com/video/28338"),
+    ("https://www.example.com/news/slug/28338.articles", "https://www.example.com/video/slug/28338.articles"),
     ("https://www.reuters.com/article/us-eu-ai-idUSKBN1ZF2QL",
      "https://www.reuters.com/article/us-uber-self-driving-idUSKBN1ZM2PH"),
 ]

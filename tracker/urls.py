@@ -7,7 +7,8 @@ Two notions are kept apart on purpose:
   fragment, no tracking parameters, sorted query). Each alias is stored in this form.
 - `story_key` gives the identity of the story behind a URL: the normalised form with the AMP wrapping
   removed (CDN-AMP unwrapped, `amp.`/`/amp/`/`.amp.html`/`?outputType=amp`/`/google-amp/` dropped),
-  `www.`/`m.` dropped and the scheme ignored. Two URLs with one key are one article.
+  `www.`/`m.` dropped and the scheme ignored, and a path ending in `/<number>.article` reduced to
+  that number (see ID_DOT_ARTICLE). Two URLs with one key are one article.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ HOST_PREFIXES = ("www.", "amp.", "m.", "mobile.")
 CDN_AMP_HOST = ".cdn.ampproject.org"
 # /c/ pages, /v/ viewer, /wp/ web packages; an `s/` after it means https.
 CDN_AMP_PATH = re.compile(r"^/(?:c|v|wp)/(s/)?(?P<rest>[^/]+\..+)$")
+# An article path ending in `/<number>.article`: the URL form of one publishing platform that many
+# trade outlets share (Compliance Week, Chemistry World, Retail Week, Drapers, HSJ, Nursing Times,
+# Screen Daily...). The number identifies the article on its host; the section and slug before it
+# are rewritten when an editor renames or moves the piece, and the old forms keep circulating in
+# seeds and related lists (one Compliance Week article under three slugs). The story key keeps the
+# number only. Deliberately this form and not "any number in a path": elsewhere a number is often a
+# date part, a page, a per-section or per-type id (/video/123 beside /news/123) or a WordPress
+# `slug-2` suffix, and joining those would merge different articles; such aliases are folded only
+# when a fetch shows them to be one (a redirect, a same-site rel=canonical).
+ID_DOT_ARTICLE = re.compile(r"/(\d+\.article)$")
 MAX_URL_LENGTH = 4096
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOSTNAME = re.compile(r"^[a-z0-9_.-]+$")  # after IDNA encoding by safe_url_string
@@ -169,6 +180,9 @@ def story_key(url: str) -> str:
             host = host[len(prefix):]
             break
     path = parts.path.rstrip("/") or "/"
+    numbered = ID_DOT_ARTICLE.search(path)
+    if numbered:
+        path = "/" + numbered.group(1)
     return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
