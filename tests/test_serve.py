@@ -219,6 +219,19 @@ def test_story_page_lists_articles_in_publication_order(server: str) -> None:
     assert 'href="/tracker/clusters/2"' not in html
 
 
+def test_own_pages_skip_cell_rendering_and_other_pages_keep_it(server: str) -> None:
+    from tracker.datasette.plugins.tracker_links import is_own_page
+
+    assert is_own_page("/tracker/search_stories") and is_own_page("/tracker/story")
+    assert not is_own_page("/tracker/search_stories.json") and not is_own_page("/tracker/stories")
+    assert not is_own_page("/tracker/articles/1") and not is_own_page("/-/dashboards/activity")
+    status, html = get(server, "/tracker/search_stories", q="cameras")
+    assert status == 200 and '<a class="headline" href="/tracker/story?id=1">' in html
+    status, html = get(server, "/tracker/stories")  # after an own page, cells render links again
+    assert re.search(r'<a href="/tracker/story\?id=\d+">\d+</a>', html)
+    assert '<a href="/tracker/stories_by_publisher?publisher=' in html
+
+
 def test_article_row_links_to_its_urls(server: str) -> None:
     status, html = get(server, "/tracker/articles/1")
     assert status == 200 and "/tracker/urls?article_id=1" in html
