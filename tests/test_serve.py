@@ -373,6 +373,14 @@ def test_dashboard_chart_page(server: str) -> None:
     assert status == 200 and "New stories and articles per week" in html
 
 
+def test_every_dashboard_chart_obeys_its_dashboards_date_filters() -> None:
+    dashboards = build_metadata("tracker")["plugins"]["datasette-dashboards"]
+    for slug, dashboard in dashboards.items():
+        for name in dashboard.get("filters", {}):
+            for chart_slug, chart in dashboard["charts"].items():
+                assert f":{name}" in chart["query"], f"{slug}/{chart_slug} ignores the {name} filter"
+
+
 # --- The activity dashboard: every chart in one span of dates --------------------------------------
 
 @pytest.fixture(scope="module")
