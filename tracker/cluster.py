@@ -67,11 +67,13 @@ import unicodedata
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from rapidfuzz import fuzz, process
 from wordfreq import available_languages, zipf_frequency
+
+from tracker.evidence import Evidence, linkage, support, tags_by_kind, tags_conflict
 
 DAY = 86400.0
 
@@ -121,6 +123,15 @@ class ClusterOptions:
     dup_threshold: float = 90.0
     dup_chars: int = 2000
     dup_compare: int = 50
+    # evidence of one event (tracker/evidence.py)
+    mark_rarity: float = 4.0  # a mark in the text: rarer than Zipf 4, 1 in 100,000 words
+    title_mark_rarity: float = 4.5  # in a headline, which is written in common words, rarer still
+    name_rarity: float = 4.5  # a name written with a capital counts at least this rare
+    min_marks: int = 3  # an item with fewer marks has too little text to judge: similarity decides
+    min_shared: float = 2.0  # marks shared with the cluster's originals, on average...
+    evidence_share: float = 0.34  # ...or a third of those it could share, if fewer
+    dominance: float = 0.5  # the item shares a mark that more than half the originals carry
+    use_tags: bool = True  # differing companies, regulators, actions, jurisdictions keep apart
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ class Item:
     publisher: str = ""
     language: str = ""
     url: str = ""
+    tags: frozenset[str] = frozenset()  # "kind:tag" from the privacy lens, when it has run
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,11 @@ class Assignment:
     leader: int
     duplicate_of: int | None = None
     similarity: float | None = None
+
+
+class _Features(NamedTuple):
+    vector: dict[str, float]  # L2-normalised term weights
+    marks: frozenset[str]  # distinctive terms: the evidence of which event it reports
 
 
 @dataclass
@@ -158,6 +175,7 @@ class _Cluster:
     size: int = 0  # originals summed into the centroid
     norm2: float = 0.0  # the centroid's squared length
     originals: list[tuple[int, str]] = field(default_factory=list)
+    evidence: Evidence = field(default_factory=Evidence)
 
 
 # --- Text to terms ---------------------------------------------------------------------------------
@@ -246,6 +264,57 @@ def url_terms(url: str) -> list[str]:
     return terms
 
 
+_ALWAYS_CAPITAL = frozenset("""
+january february march april may june july august september october november december jan feb mar apr
+jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday mon tue wed
+thu fri sat sun
+""".split())  # capitalised by grammar, not because they name anything
+_SENTENCE_END = ("." , "!", "?", ":", ";", "--", "—", "–", "|")
+
+
+def name_terms(title: str, body: str = "") -> set[str]:
+    """Terms written with a capital where grammar does not ask for one: the names of a text
+    ("Apple", "Xnor.ai", "Met Police"). Words opening a sentence are skipped, and so is a title in
+    title case ("Apple Acquires AI Startup"), where capitals say nothing (its acronyms and
+    inner-capital words like "iPhone" still count)."""
+    names: set[str] = set()
+    for text, in_title in ((title, True), (body, False)):
+        words = text.split()
+        title_case = in_title and _is_title_case(words)
+        for index, word in enumerate(words):
+            previous = words[index - 1] if index else ""
+            whole = tokenize(word)
+            # "Seattle-based": Seattle is a name, "based" is not; "Co-op" is one word (tokenize)
+            parts = [word] if len(whole) <= 1 else word.split("-")
+            for part in parts:
+                if _is_name(part, previous, title_case):
+                    names.update(t for t in tokenize(part) if t not in _ALWAYS_CAPITAL and not t.isdigit())
+                previous = "x"  # later parts of a compound never open a sentence
+    return names
+
+
+def _is_name(word: str, previous: str, title_case: bool) -> bool:
+    core = word.strip("\"'“”‘’()[]«»,")
+    if not core or not core[0].isalpha():
+        return False
+    if any(c.isupper() for c in core[1:]) and any(c.islower() for c in core):  # iPhone, DeepMind
+        return True
+    if title_case or not core[0].isupper():
+        return core.isupper() and len(core) > 1 and title_case  # acronyms in title case
+    return bool(previous) and not previous.rstrip("\"'“”’)").endswith(_SENTENCE_END)
+
+
+def _is_title_case(words: list[str]) -> bool:
+    long = [w for w in words if len(w) > 3 and w[0].isalpha()]
+    return len(long) >= 2 and sum(w[0].isupper() for w in long) >= 0.6 * len(long)
+
+
+def _own_names(item: Item) -> set[str]:
+    """The publisher's own name and host ("Reuters", "PRNewswire"): in its bylines, not its stories."""
+    host = urlsplit(item.url).hostname or "" if item.url.isascii() else ""
+    return set(tokenize(item.publisher)) | set(tokenize(host.replace(".", " ")))
+
+
 def _join_short_parts(match: re.Match[str]) -> str:
     """"co-op" -> "coop", "t-mobile" -> "tmobile": a name with a part of one or two letters means
     nothing split up ("co", "op"); "privacy-law" and "18-year-old" stay separate words."""
@@ -277,14 +346,11 @@ class Clusterer:
 
     def add(self, item: Item) -> Assignment:
         """Assign `item` (later than every item seen so far) to a cluster."""
-        vector = self._prepare(item)
+        features = self._prepare(item)
         script = script_of(item.title or item.body)
-        ranked = [] if item.id in self.pinned else self._ranked(vector, script, item)
-        if ranked and ranked[0][0] >= self.options.threshold:
-            cluster = self._open[ranked[0][1]]
-        else:
-            cluster = self._start(item, script)
-        assignment = self._join(cluster, item, vector)
+        ranked = [] if item.id in self.pinned else self._ranked(features.vector, script, item)
+        cluster = self._choose(ranked, features, item) or self._start(item, script)
+        assignment = self._join(cluster, item, features)
         others = [leader for _, leader in ranked if leader != cluster.leader]
         self._merge_with(cluster, others[: self.options.merge_candidates], item.time)
         return assignment
@@ -292,17 +358,17 @@ class Clusterer:
     def warm(self, item: Item, leader: int, duplicate_of: int | None) -> None:
         """Replay an item already assigned (to `leader`'s cluster, after the merges made before the
         replay starts) without deciding anything."""
-        vector = self._prepare(item)
+        features = self._prepare(item)
         cluster = self._open.get(leader)
         if cluster is None:
             if leader != item.id:
                 return  # its cluster began before the look-back: closed for anything later
             cluster = self._start(item, script_of(item.title or item.body))
-        self._absorb(cluster, item, vector, duplicate_of)
+        self._absorb(cluster, item, features, duplicate_of)
 
     # -- features --
 
-    def _prepare(self, item: Item) -> dict[str, float]:
+    def _prepare(self, item: Item) -> _Features:
         key = (item.time, item.id)
         if key <= self._last_key:
             raise ValueError(f"items out of order: {key} after {self._last_key}")
@@ -311,13 +377,14 @@ class Clusterer:
         title = tokenize(item.title)
         body = [t for t in tokenize(item.body)[: self.options.body_terms] if t not in title]
         slug = [t for t in url_terms(item.url) if t not in title]
-        vector = self._weigh(title, body, slug, item.language)
+        names = name_terms(item.title, item.body) - _own_names(item)
+        features = self._weigh(title, body, slug, item.language, names)
         terms = list(dict.fromkeys(title + body + slug))
         self._window.append((item.time, terms))
         self._df.update(terms)
         if item.time - self._last_sweep > 3600:
             self._sweep(item.time)
-        return vector
+        return features
 
     def _slide(self, now: float) -> None:
         horizon = now - self.options.idf_days * DAY
@@ -329,23 +396,45 @@ class Clusterer:
                 else:
                     del self._df[term]
 
-    def _weigh(self, title: list[str], body: list[str], slug: list[str], language: str) -> dict[str, float]:
-        size = len(self._window) + 1
+    def _weigh(self, title: list[str], body: list[str], slug: list[str], language: str,
+               names: set[str]) -> _Features:
         vector: dict[str, float] = {}
+        marks: set[str] = set()
         options = self.options
-        for terms, weight in ((title, 1.0), (body, options.body_weight), (slug, options.url_weight)):
+        for terms, weight, bar in ((title, 1.0, options.title_mark_rarity), (body, options.body_weight, options.mark_rarity),
+                                   (slug, options.url_weight, math.inf)):  # slugs: ids as often as words
             for term in terms:
-                df = self._df.get(term, 0)
-                rarity = specificity(term, language)
-                if rarity is None:
-                    rarity = math.log((size + 1) / (df + 1)) + 1.0
-                elif df > options.common_share * (size + options.prior_docs):
-                    rarity *= self._damping(df, size + options.prior_docs)
-                if term in options.beat_terms:
-                    rarity *= options.beat_weight
-                vector[term] = max(vector.get(term, 0.0), weight * rarity)
+                rarity, damped = self._rarity(term, language, term in names)
+                vector[term] = max(vector.get(term, 0.0), weight * damped)
+                if rarity >= bar and not term.isdigit() and not self._widespread(term):
+                    marks.add(term)
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-        return {term: value / norm for term, value in vector.items()}
+        return _Features({term: value / norm for term, value in vector.items()}, frozenset(marks))
+
+    def _rarity(self, term: str, language: str, name: bool) -> tuple[float, float]:
+        """How much `term` says about a story, before and after damping a term that is in more
+        than `common_share` of the window's news."""
+        options = self.options
+        size = len(self._window) + 1
+        df = self._df.get(term, 0)
+        rarity = specificity(term, language)
+        if rarity is None:
+            rarity = math.log((size + 1) / (df + 1)) + 1.0
+        elif name:
+            rarity = max(rarity, options.name_rarity)
+        if term in options.beat_terms:
+            rarity *= options.beat_weight
+        damped = rarity
+        if specificity(term, language) is not None and df > options.common_share * (size + options.prior_docs):
+            damped *= self._damping(df, size + options.prior_docs)
+        return rarity, damped
+
+    def _widespread(self, term: str) -> bool:
+        """A term in more than `common_share` of the open stories is the collection's subject ("AI"
+        in AI news), no evidence of any one event. (Counted over stories, not articles: a big
+        story's name is in many articles of the window but in one story.)"""
+        leaders = self._postings.get(term)
+        return bool(leaders) and len(leaders) > self.options.common_share * (len(self._open) + self.options.prior_docs)
 
     def _damping(self, df: int, size: int) -> float:
         """A term in more than `common_share` of the window's news is the collection's subject, not
@@ -364,6 +453,27 @@ class Clusterer:
                 scored.append((_dot(vector, cluster.centroid) / math.sqrt(cluster.norm2), leader))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
         return scored
+
+    def _choose(self, ranked: list[tuple[float, int]], features: _Features, item: Item) -> _Cluster | None:
+        """The most similar candidate that reaches the threshold and has evidence of one event."""
+        for similarity, leader in ranked:
+            if similarity < self.options.threshold:
+                return None
+            cluster = self._open[leader]
+            if self._supported(cluster, features.marks, item.tags):
+                return cluster
+        return None
+
+    def _supported(self, cluster: _Cluster, marks: frozenset[str], tags: frozenset[str]) -> bool:
+        """Evidence that the item reports the cluster's event (see tracker/evidence.py)."""
+        evidence, options = cluster.evidence, self.options
+        if options.use_tags and tags and tags_conflict(tags_by_kind(tags), evidence.tags):
+            return False
+        if len(marks) < options.min_marks:
+            return True
+        available = min(len(marks), evidence.marks_per_original())
+        needed = min(options.min_shared, options.evidence_share * available)
+        return evidence.dominant(marks, options.dominance) and support(marks, evidence) >= needed
 
     def _candidates(self, vector: dict[str, float]) -> set[int]:
         found: set[int] = set()
@@ -401,11 +511,24 @@ class Clusterer:
                 merge = dot / math.sqrt(lone.norm2 * group.norm2) >= self.options.threshold
             else:
                 merge = dot / (cluster.size * other.size) >= self.options.merge_threshold
-            if merge:
+            if merge and self._evidenced(cluster, other):
                 keep, gone = sorted((cluster, other), key=lambda c: (c.first, c.leader))
                 self._fold(keep, gone)
                 self.merges.append((gone.leader, keep.leader, now))
                 cluster = keep
+
+    def _evidenced(self, a: _Cluster, b: _Cluster) -> bool:
+        """Evidence that two clusters report one event: tags that do not conflict, a mark most
+        originals carry on both sides, and enough marks shared by their originals on average."""
+        ea, eb = a.evidence, b.evidence
+        if self.options.use_tags and tags_conflict(ea.tags, eb.tags):
+            return False
+        options = self.options
+        available = min(ea.marks_per_original(), eb.marks_per_original())
+        if available < options.min_marks:
+            return True
+        needed = min(options.min_shared, options.evidence_share * available)
+        return ea.shares_theme(eb, options.dominance) and linkage(ea, eb) >= needed
 
     def _mergeable(self, a: _Cluster, b: _Cluster) -> bool:
         if b.pinned or not b.size or a.script != b.script:
@@ -429,6 +552,7 @@ class Clusterer:
         keep.norm2 = sum(value * value for value in centroid.values())
         keep.first, keep.last = min(keep.first, gone.first), max(keep.last, gone.last)
         keep.originals.extend(gone.originals)
+        keep.evidence.fold(gone.evidence)
 
     def _start(self, item: Item, script: str) -> _Cluster:
         cluster = _Cluster(item.id, script, item.language[:2], item.time, item.time,
@@ -436,7 +560,7 @@ class Clusterer:
         self._open[item.id] = cluster
         return cluster
 
-    def _join(self, cluster: _Cluster, item: Item, vector: dict[str, float]) -> Assignment:
+    def _join(self, cluster: _Cluster, item: Item, features: _Features) -> Assignment:
         text = self._dup_text(item)
         original, similarity = None, None
         if text and cluster.originals:
@@ -445,18 +569,19 @@ class Clusterer:
                                        score_cutoff=self.options.dup_threshold)
             if match is not None:  # the closest original (originals are never copies of each other)
                 original, similarity = recent[match[2]][0], round(match[1] / 100.0, 4)
-        self._absorb(cluster, item, vector, original, text)
+        self._absorb(cluster, item, features, original, text)
         return Assignment(item.id, cluster.leader, original, similarity)
 
-    def _absorb(self, cluster: _Cluster, item: Item, vector: dict[str, float],
+    def _absorb(self, cluster: _Cluster, item: Item, features: _Features,
                 duplicate_of: int | None, text: str | None = None) -> None:
         cluster.last = max(cluster.last, item.time)
         if duplicate_of is not None:
             return
         cluster.originals.append((item.id, text if text is not None else self._dup_text(item)))
         cluster.size += 1
+        cluster.evidence.add(features.marks, item.tags)
         centroid = cluster.centroid
-        for term, value in vector.items():
+        for term, value in features.vector.items():
             old = centroid.get(term, 0.0)
             cluster.norm2 += 2 * old * value + value * value
             centroid[term] = old + value
@@ -486,7 +611,7 @@ def _dot(sparse: dict[str, float], other: dict[str, float]) -> float:
     return sum(value * other.get(term, 0.0) for term, value in sparse.items())
 
 
-ALGORITHM_VERSION = 2  # bump when a change makes stored assignments stale
+ALGORITHM_VERSION = 3  # bump when a change makes stored assignments stale
 
 
 def fingerprint(options: ClusterOptions) -> str:
