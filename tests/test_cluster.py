@@ -117,6 +117,6 @@ def test_a_word_in_most_of_the_window_counts_less() -> None:
     for i in range(200):  # a feed about robots: "robot" names the collection, not a story
         busy.add(Item(i, i * 60.0, f"Robot news item {i}"))
     probe = Item(10_000, 200 * 60.0, "Robot vacuum maker Xyzzo recalls chargers")
-    alone, crowded = fresh._prepare(probe), busy._prepare(probe)
+    alone, crowded = fresh._prepare(probe).vector, busy._prepare(probe).vector
     assert crowded["robot"] < 0.5 * alone["robot"]
     assert crowded["xyzzo"] > alone["xyzzo"]  # (vectors are normalised: the rest gains)

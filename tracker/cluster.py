@@ -129,8 +129,9 @@ class ClusterOptions:
     name_rarity: float = 4.5  # a name written with a capital counts at least this rare
     min_marks: int = 3  # an item with fewer marks has too little text to judge: similarity decides
     min_shared: float = 2.0  # marks shared with the cluster's originals, on average...
-    evidence_share: float = 0.34  # ...or a third of those it could share, if fewer
+    evidence_share: float = 0.3  # ...or this share of those it could share, if fewer
     dominance: float = 0.5  # the item shares a mark that more than half the originals carry
+    telling_similarity: float = 0.4  # so alike that the words themselves are the evidence
     use_tags: bool = True  # differing companies, regulators, actions, jurisdictions keep apart
 
 
@@ -283,6 +284,8 @@ def name_terms(title: str, body: str = "") -> set[str]:
         title_case = in_title and _is_title_case(words)
         for index, word in enumerate(words):
             previous = words[index - 1] if index else ""
+            if not title_case and index + 1 < len(words) and words[index + 1][:1].isupper():
+                previous = "x"  # "Southern Co-op said": a sentence may open with a name of two words
             whole = tokenize(word)
             # "Seattle-based": Seattle is a name, "based" is not; "Co-op" is one word (tokenize)
             parts = [word] if len(whole) <= 1 else word.split("-")
@@ -460,16 +463,17 @@ class Clusterer:
             if similarity < self.options.threshold:
                 return None
             cluster = self._open[leader]
-            if self._supported(cluster, features.marks, item.tags):
+            if self._supported(cluster, features.marks, item.tags, similarity):
                 return cluster
         return None
 
-    def _supported(self, cluster: _Cluster, marks: frozenset[str], tags: frozenset[str]) -> bool:
+    def _supported(self, cluster: _Cluster, marks: frozenset[str], tags: frozenset[str],
+                   similarity: float) -> bool:
         """Evidence that the item reports the cluster's event (see tracker/evidence.py)."""
         evidence, options = cluster.evidence, self.options
         if options.use_tags and tags and tags_conflict(tags_by_kind(tags), evidence.tags):
             return False
-        if len(marks) < options.min_marks:
+        if len(marks) < options.min_marks or similarity >= options.telling_similarity:
             return True
         available = min(len(marks), evidence.marks_per_original())
         needed = min(options.min_shared, options.evidence_share * available)
@@ -508,16 +512,18 @@ class Clusterer:
             dot = _dot(*sorted((cluster.centroid, other.centroid), key=len))
             if min(cluster.size, other.size) == 1:  # merging a lone article is joining: same test
                 lone, group = (cluster, other) if cluster.size == 1 else (other, cluster)
-                merge = dot / math.sqrt(lone.norm2 * group.norm2) >= self.options.threshold
+                similarity = dot / math.sqrt(lone.norm2 * group.norm2)
+                merge = similarity >= self.options.threshold
             else:
-                merge = dot / (cluster.size * other.size) >= self.options.merge_threshold
-            if merge and self._evidenced(cluster, other):
+                similarity = dot / (cluster.size * other.size)
+                merge = similarity >= self.options.merge_threshold
+            if merge and self._evidenced(cluster, other, similarity):
                 keep, gone = sorted((cluster, other), key=lambda c: (c.first, c.leader))
                 self._fold(keep, gone)
                 self.merges.append((gone.leader, keep.leader, now))
                 cluster = keep
 
-    def _evidenced(self, a: _Cluster, b: _Cluster) -> bool:
+    def _evidenced(self, a: _Cluster, b: _Cluster, similarity: float) -> bool:
         """Evidence that two clusters report one event: tags that do not conflict, a mark most
         originals carry on both sides, and enough marks shared by their originals on average."""
         ea, eb = a.evidence, b.evidence
@@ -525,7 +531,7 @@ class Clusterer:
             return False
         options = self.options
         available = min(ea.marks_per_original(), eb.marks_per_original())
-        if available < options.min_marks:
+        if available < options.min_marks or similarity >= options.telling_similarity:
             return True
         needed = min(options.min_shared, options.evidence_share * available)
         return ea.shares_theme(eb, options.dominance) and linkage(ea, eb) >= needed

@@ -89,18 +89,33 @@ def to_iso(seconds: float) -> str:
 
 
 def _rows(db: store.Database, where: str = "", params: Iterable[Any] = ()) -> Iterator[_Row]:
+    tags = load_tags(db)
     for (id_, when, title, excerpt, text, publisher, language, url, leader, dup,
          cluster_id) in db.conn.execute(f"{_ITEM_SQL} {where}", list(params)):
         body = " ".join(part for part in (excerpt, text) if part)
-        item = Item(int(id_), to_epoch(when), title or "", body, publisher or "", language or "", url or "")
+        item = Item(int(id_), to_epoch(when), title or "", body, publisher or "", language or "",
+                    url or "", tags.get(int(id_), frozenset()))
         yield _Row(item, leader, dup, cluster_id)
 
 
+def load_tags(db: store.Database) -> dict[int, frozenset[str]]:
+    """Each article's "kind:tag" strings from the privacy lens's `article_tags` (none before the
+    lens has run: the table may not exist)."""
+    if "article_tags" not in db.table_names():
+        return {}
+    found: dict[int, set[str]] = defaultdict(set)
+    for article_id, kind, tag in db.conn.execute("SELECT article_id, kind, tag FROM article_tags"):
+        found[int(article_id)].add(f"{kind}:{tag}")
+    return {article_id: frozenset(tags) for article_id, tags in found.items()}
+
+
 def _pending_start(db: store.Database) -> float | None:
-    """The earliest time from which a run must replay: new, changed or re-timed articles."""
+    """The earliest time from which a run must replay: new, changed, re-timed or re-tagged articles
+    (`tagged_at`, written by the privacy lens, may not exist yet)."""
     start: float | None = None
+    retagged = " OR tagged_at > clustered_at" if "tagged_at" in db["articles"].columns_dict else ""
     sql = ("SELECT COALESCE(published, first_seen), story_at FROM articles WHERE story_leader IS NULL "
-           "OR clustered_at IS NULL OR updated_at > clustered_at")
+           f"OR clustered_at IS NULL OR updated_at > clustered_at{retagged}")
     for when, old in db.conn.execute(sql):
         moment = to_epoch(when) if old is None else min(to_epoch(when), float(old))
         start = moment if start is None else min(start, moment)
