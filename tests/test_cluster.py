@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker.bench_cluster import score, split, synthetic_items, UCI_CSV
-from tracker.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, pick_headline,
+from tracker.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, name_terms, pick_headline,
                              script_of, specificity, tokenize, url_terms)
 
 
@@ -120,3 +120,58 @@ def test_a_word_in_most_of_the_window_counts_less() -> None:
     alone, crowded = fresh._prepare(probe).vector, busy._prepare(probe).vector
     assert crowded["robot"] < 0.5 * alone["robot"]
     assert crowded["xyzzo"] > alone["xyzzo"]  # (vectors are normalised: the rest gains)
+
+
+def test_press_releases_alike_in_words_are_different_stories() -> None:
+    items = [Item(1, 0, "Tealium launches Predict, a machine learning platform for retailers",
+                  "Tealium, of San Diego, today announced Predict, which forecasts shopper demand with machine "
+                  "learning on cloud analytics."),
+             Item(2, 600, "ReadSpeaker launches VoiceLab machine learning platform for brands",
+                  "ReadSpeaker, the Uppsala voice company, today unveiled VoiceLab, which builds branded voices "
+                  "with machine learning in the cloud."),
+             Item(3, 1200, "Zyxora launches Quantiflow machine learning platform for grocers",
+                  "Tallinn start-up Zyxora today introduced Quantiflow, which prices stock with machine learning "
+                  "and cloud analytics.")]
+    plain = ClusterOptions(min_marks=10**6)  # the similarity test alone lumps them together
+    assert len({a.leader for a in cluster_items(items, plain)}) < 3
+    assert len({a.leader for a in cluster_items(items)}) == 3
+    again = Item(4, 1800, "Tealium's Predict brings machine learning forecasts to retailers",
+                 "Predict, launched by Tealium of San Diego, forecasts demand for shoppers.")
+    assert [a.leader for a in cluster_items(items + [again])][-1] == 1  # a second report of one launch
+
+
+def test_a_chain_through_a_topic_is_not_followed() -> None:
+    waymo = [Item(1, 0, "Waymo begins mapping Texas interstates for its trucks",
+                  "Waymo said on Thursday its trucks will map interstates around Dallas and Houston."),
+             Item(2, 300, "Waymo trucks to map Texas interstates",
+                  "Waymo is sending trucks to map the interstates between Dallas and Houston.")]
+    bridge = Item(3, 600, "Waymo maps Texas interstates around Dallas for trucks; Daimler and Torc test theirs",
+                  "Waymo will map Dallas and Houston interstates. Daimler and Torc test near Blacksburg, Virginia.")
+    daimler = Item(4, 1200, "Daimler and Torc put trucks on public roads in Virginia",
+                   "Daimler and Torc said their trucks are out near Blacksburg, Virginia.")
+    items = waymo + [bridge, daimler]
+    # like the bridge, unlike the Waymo story: similarity alone follows the chain, evidence does not
+    assert [a.leader for a in cluster_items(items, ClusterOptions(min_marks=10**6))] == [1, 1, 1, 1]
+    assert [a.leader for a in cluster_items(items)] == [1, 1, 1, 4]
+
+
+def test_differing_tags_keep_stories_apart_and_missing_tags_change_nothing() -> None:
+    body = "Clearview AI, the facial recognition company, must pay over its database of scraped photos."
+    uk = Item(1, 0, "Clearview AI must pay over scraped photos database", body,
+              tags=frozenset({"company:clearview-ai", "action:fine", "jurisdiction:uk"}))
+    us = Item(2, 600, "Clearview AI must pay over scraped photos database, court says", body,
+              tags=frozenset({"company:clearview-ai", "action:settlement", "jurisdiction:us-il"}))
+    assert len({a.leader for a in cluster_items([uk, us])}) == 2
+    untagged = [Item(i.id, i.time, i.title, i.body) for i in (uk, us)]
+    assert len({a.leader for a in cluster_items(untagged)}) == 1
+    one_side = [uk, untagged[1]]  # only one side tagged: no conflict to see
+    assert len({a.leader for a in cluster_items(one_side)}) == 1
+    assert len({a.leader for a in cluster_items([uk, us], ClusterOptions(use_tags=False))}) == 1
+
+
+def test_names_are_capitalised_words_that_do_not_open_a_sentence() -> None:
+    assert name_terms("Apple buys Seattle-based startup Xnor.ai for about two hundred million", "The deal, says GeekWire, is done.") == \
+        {"seattle", "xnor", "ai", "geekwire"}
+    assert name_terms("Apple Acquires Artificial Intelligence Company Xnor.ai") == set()  # title case
+    assert name_terms("", "Southern Co-op said on Monday it would appeal. It did.") == {"southern", "coop"}
+    assert name_terms("", "Reported on Monday, January 6 2020.") == set()  # days and months are not names

@@ -231,3 +231,25 @@ def test_a_rerun_that_undoes_a_merge_forgets_its_link(tmp_path: Path, db_file: P
     cluster_articles(db)  # and back
     assert db.conn.execute("SELECT COUNT(*) FROM story_links").fetchone()[0] == 1
     assert len(set(ids_by_url(db).values())) == 1
+
+
+def test_lens_tags_split_stories_and_retagged_articles_are_reclustered(tmp_path: Path, db_file: Path) -> None:
+    db = open_db(db_file)
+    body = "Clearview AI, the facial recognition company, must pay over its database of scraped photos."
+    add(db, tmp_path, [art("uk", "Clearview AI must pay over scraped photos database", 4, 9, "Daily", text=body),
+                       art("us", "Clearview AI must pay over scraped photos, court says", 4, 11, "Herald", text=body)])
+    cluster_articles(db)  # no article_tags table yet: clustering works without the lens
+    assert len(set(ids_by_url(db).values())) == 1
+    # the lens's contract (issue 12): article_tags and articles.tagged_at
+    db["article_tags"].create({"article_id": int, "kind": str, "tag": str, "label": str, "mentions": int},
+                              pk=("article_id", "tag"))
+    db["articles"].add_column("tagged_at", str)
+    ids = {url.rsplit("/", 1)[1]: i for i, url in db.conn.execute("SELECT id, url FROM articles")}
+    tags = {"uk": [("company", "clearview-ai"), ("jurisdiction", "uk")],
+            "us": [("company", "clearview-ai"), ("jurisdiction", "us-il")]}
+    db["article_tags"].insert_all({"article_id": ids[slug], "kind": kind, "tag": tag, "label": tag, "mentions": 1}
+                                  for slug, pairs in tags.items() for kind, tag in pairs)
+    assert cluster_articles(db).replayed == 0  # tags written but not yet marked as changed
+    db.conn.execute("UPDATE articles SET tagged_at = '2999-01-01T00:00:00Z'")
+    assert cluster_articles(db).replayed == 2
+    assert len(set(ids_by_url(db).values())) == 2

@@ -131,7 +131,7 @@ class ClusterOptions:
     min_shared: float = 2.0  # marks shared with the cluster's originals, on average...
     evidence_share: float = 0.3  # ...or this share of those it could share, if fewer
     dominance: float = 0.5  # the item shares a mark that more than half the originals carry
-    telling_similarity: float = 0.4  # so alike that the words themselves are the evidence
+    telling_similarity: float = 0.3  # so alike that the words themselves are the evidence
     use_tags: bool = True  # differing companies, regulators, actions, jurisdictions keep apart
 
 
@@ -242,7 +242,9 @@ def specificity(term: str, language: str = "") -> float | None:
         if not term.isascii():
             return None
         language = "en"
-    return max(0.3, 8.0 - zipf_frequency(term, language))
+    # tokenize folds plurals by dropping an "s" ("launches" -> "launche"): look the word up whole too
+    frequency = max(zipf_frequency(term, language), zipf_frequency(term + "s", language))
+    return max(0.3, 8.0 - frequency)
 
 
 _SLUG_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)  # letters only: ids and dates in URLs are noise
@@ -463,7 +465,8 @@ class Clusterer:
             if similarity < self.options.threshold:
                 return None
             cluster = self._open[leader]
-            if self._supported(cluster, features.marks, item.tags, similarity):
+            mean = _dot(features.vector, cluster.centroid) / cluster.size  # to each original, on average
+            if self._supported(cluster, features.marks, item.tags, mean):
                 return cluster
         return None
 
@@ -510,14 +513,13 @@ class Clusterer:
             if other is None or other is cluster or not self._mergeable(cluster, other):
                 continue
             dot = _dot(*sorted((cluster.centroid, other.centroid), key=len))
+            mean = dot / (cluster.size * other.size)  # average linkage
             if min(cluster.size, other.size) == 1:  # merging a lone article is joining: same test
                 lone, group = (cluster, other) if cluster.size == 1 else (other, cluster)
-                similarity = dot / math.sqrt(lone.norm2 * group.norm2)
-                merge = similarity >= self.options.threshold
+                merge = dot / math.sqrt(lone.norm2 * group.norm2) >= self.options.threshold
             else:
-                similarity = dot / (cluster.size * other.size)
-                merge = similarity >= self.options.merge_threshold
-            if merge and self._evidenced(cluster, other, similarity):
+                merge = mean >= self.options.merge_threshold
+            if merge and self._evidenced(cluster, other, mean):
                 keep, gone = sorted((cluster, other), key=lambda c: (c.first, c.leader))
                 self._fold(keep, gone)
                 self.merges.append((gone.leader, keep.leader, now))
