@@ -466,18 +466,19 @@ class Clusterer:
                 return None
             cluster = self._open[leader]
             mean = _dot(features.vector, cluster.centroid) / cluster.size  # to each original, on average
-            if self._supported(cluster, features.marks, item.tags, mean):
+            if self._supported(cluster, item, features.marks, mean):
                 return cluster
         return None
 
-    def _supported(self, cluster: _Cluster, marks: frozenset[str], tags: frozenset[str],
-                   similarity: float) -> bool:
+    def _supported(self, cluster: _Cluster, item: Item, marks: frozenset[str], similarity: float) -> bool:
         """Evidence that the item reports the cluster's event (see tracker/evidence.py)."""
         evidence, options = cluster.evidence, self.options
-        if options.use_tags and tags and tags_conflict(tags_by_kind(tags), evidence.tags):
+        if options.use_tags and item.tags and tags_conflict(tags_by_kind(item.tags), evidence.tags):
             return False
-        if len(marks) < options.min_marks or similarity >= options.telling_similarity:
+        if len(marks) < options.min_marks:
             return True
+        if similarity >= options.telling_similarity and evidence.publishers != {item.publisher}:
+            return True  # (one outlet's own template makes its articles alike: not evidence)
         available = min(len(marks), evidence.marks_per_original())
         needed = min(options.min_shared, options.evidence_share * available)
         return evidence.dominant(marks, options.dominance) and support(marks, evidence) >= needed
@@ -587,7 +588,7 @@ class Clusterer:
             return
         cluster.originals.append((item.id, text if text is not None else self._dup_text(item)))
         cluster.size += 1
-        cluster.evidence.add(features.marks, item.tags)
+        cluster.evidence.add(features.marks, item.tags, item.publisher)
         centroid = cluster.centroid
         for term, value in features.vector.items():
             old = centroid.get(term, 0.0)

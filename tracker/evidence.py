@@ -38,10 +38,12 @@ class Evidence:
     total: int = 0  # marks summed over the originals
     counts: Counter[str] = field(default_factory=Counter)  # mark -> originals that carry it
     tags: dict[str, set[str]] = field(default_factory=dict)  # kind -> tags any original carries
+    publishers: set[str] = field(default_factory=set)
 
-    def add(self, marks: Iterable[str], tags: Iterable[str]) -> None:
+    def add(self, marks: Iterable[str], tags: Iterable[str], publisher: str = "") -> None:
         """Count one more original."""
         marks = set(marks)
+        self.publishers.add(publisher)
         self.size += 1
         self.total += len(marks)
         self.counts.update(marks)
@@ -53,6 +55,7 @@ class Evidence:
         self.size += other.size
         self.total += other.total
         self.counts.update(other.counts)
+        self.publishers |= other.publishers
         for kind, values in other.tags.items():
             self.tags.setdefault(kind, set()).update(values)
 

@@ -98,6 +98,11 @@ def _rows(db: store.Database, where: str = "", params: Iterable[Any] = ()) -> It
         yield _Row(item, leader, dup, cluster_id)
 
 
+def load_items(db: store.Database) -> list[Item]:
+    """Every article as the clustering sees it (title, excerpt and text lead, URL, lens tags)."""
+    return [row.item for row in _rows(db)]
+
+
 def load_tags(db: store.Database) -> dict[int, frozenset[str]]:
     """Each article's "kind:tag" strings from the privacy lens's `article_tags` (none before the
     lens has run: the table may not exist)."""
