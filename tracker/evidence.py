@@ -11,9 +11,12 @@ capital. Numbers are never marks.
   what stops chaining through a topic (A like B, B like C, A unlike C): C shares a mark with B
   only, which is not a theme of {A, B}. A merge needs a mark that is a theme on both sides.
 * **Enough shared marks, on average.** The mean, over the cluster's originals, of the marks the item
-  shares with each (average linkage in the space of evidence) reaches two, or a third of the marks
-  the item and a typical original carry if that is fewer: one shared verb, name or number is a
+  shares with each (average linkage in the space of evidence) reaches two, or 0.3 of the marks the
+  item and a typical original carry if that is fewer: one shared verb, name or number is a
   coincidence. A merge uses the mean over all cross pairs.
+* **Words that are evidence themselves.** An item whose mean similarity to the cluster's originals
+  reaches `telling_similarity` shares so much weighted vocabulary that no more is asked, unless
+  all the originals come from the item's own outlet (its template makes its pages alike).
 * **Too little text to judge.** An item with fewer than `min_marks` marks (a bare headline in
   common words) carries no evidence either way: similarity alone decides, as before.
 * **Tags.** When the privacy lens has tagged articles ("company:clearview-ai", "action:fine"), two
