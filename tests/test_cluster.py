@@ -80,6 +80,7 @@ def test_hyphenated_names_stay_whole_and_url_slugs_give_terms() -> None:
     assert url_terms("https://x.example/AllNews.asp?headline=Acme_Fined_Over_Cameras") == ["acme", "fined", "camera"]
     assert url_terms("") == []
     assert url_terms("http://[bad/acme-fined-over-cameras") == []  # unparseable: no terms, no crash
+    assert len(list(cluster_items([Item(1, 0, "Acme fined", url="http://[bad/acme-fined-over-cameras")]))) == 1
 
 
 def test_specificity_is_rarity_in_ordinary_language() -> None:

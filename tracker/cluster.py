@@ -326,7 +326,10 @@ def _is_title_case(words: list[str]) -> bool:
 
 def _own_names(item: Item) -> set[str]:
     """The publisher's own name and host ("Reuters", "PRNewswire"): in its bylines, not its stories."""
-    host = urlsplit(item.url).hostname or "" if item.url.isascii() else ""
+    try:
+        host = urlsplit(item.url).hostname or ""
+    except ValueError:  # not a URL: no host to leave out
+        host = ""
     return set(tokenize(item.publisher)) | set(tokenize(host.replace(".", " ")))
 
 
