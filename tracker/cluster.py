@@ -419,8 +419,9 @@ class Clusterer:
         vector: dict[str, float] = {}
         marks: set[str] = set()
         options = self.options
-        for terms, weight, bar in ((title, 1.0, options.title_mark_rarity), (body, options.body_weight, options.mark_rarity),
-                                   (slug, options.url_weight, math.inf)):  # slugs: ids as often as words
+        parts = ((title, 1.0, options.title_mark_rarity), (body, options.body_weight, options.mark_rarity),
+                 (slug, options.url_weight, math.inf))  # no marks from slugs: ids as often as words
+        for terms, weight, bar in parts:
             for term in terms:
                 rarity, damped = self._rarity(term, language, term in names)
                 vector[term] = max(vector.get(term, 0.0), weight * damped)
@@ -435,15 +436,15 @@ class Clusterer:
         options = self.options
         size = len(self._window) + 1
         df = self._df.get(term, 0)
-        rarity = specificity(term, language)
-        if rarity is None:
+        known = specificity(term, language)
+        if known is None:  # the window's IDF already weighs common terms down
             rarity = math.log((size + 1) / (df + 1)) + 1.0
-        elif name:
-            rarity = max(rarity, options.name_rarity)
+        else:
+            rarity = max(known, options.name_rarity) if name else known
         if term in options.beat_terms:
             rarity *= options.beat_weight
         damped = rarity
-        if specificity(term, language) is not None and df > options.common_share * (size + options.prior_docs):
+        if known is not None and df > options.common_share * (size + options.prior_docs):
             damped *= self._damping(df, size + options.prior_docs)
         return rarity, damped
 
@@ -452,7 +453,8 @@ class Clusterer:
         in AI news), no evidence of any one event. (Counted over stories, not articles: a big
         story's name is in many articles of the window but in one story.)"""
         leaders = self._postings.get(term)
-        return bool(leaders) and len(leaders) > self.options.common_share * (len(self._open) + self.options.prior_docs)
+        options = self.options
+        return bool(leaders) and len(leaders) > options.common_share * (len(self._open) + options.prior_docs)
 
     def _damping(self, df: int, size: int) -> float:
         """A term in more than `common_share` of the window's news is the collection's subject, not
