@@ -298,9 +298,8 @@ def name_terms(title: str, body: str = "") -> set[str]:
             previous = words[index - 1] if index else ""
             if not title_case and index + 1 < len(words) and words[index + 1][:1].isupper():
                 previous = "x"  # "Southern Co-op said": a sentence may open with a name of two words
-            whole = tokenize(word)
             # "Seattle-based": Seattle is a name, "based" is not; "Co-op" is one word (tokenize)
-            parts = [word] if len(whole) <= 1 else word.split("-")
+            parts = word.split("-") if "-" in word and len(tokenize(word)) > 1 else [word]
             for part in parts:
                 if _is_name(part, previous, title_case):
                     names.update(t for t in tokenize(part) if t not in _ALWAYS_CAPITAL and not t.isdigit())
@@ -480,7 +479,7 @@ class Clusterer:
             if similarity < self.options.threshold:
                 return None
             cluster = self._open[leader]
-            mean = _dot(features.vector, cluster.centroid) / cluster.size  # to each original, on average
+            mean = similarity * math.sqrt(cluster.norm2) / cluster.size  # to each original, on average
             if self._supported(cluster, item, features.marks, mean):
                 return cluster
         return None
