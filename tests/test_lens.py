@@ -464,6 +464,10 @@ def test_datasette_lens_views_queries_feed_and_label_links(tmp_path: Path, taxon
                         days="100000")[0]["story_id"] == 1
         status, feed = get(base, "/lens/tag_feed.atom", tag="ico", min_relevance="0.5")
         assert status == 200 and "<title>ICO fines Clearview</title>" in feed
+        status, story = get(base, "/lens/story", id="1")
+        assert status == 200 and "<dt>Regulators</dt>" in story
+        assert "story_tags?tag=ico\" title=\"1 of its articles\">Information Commissioner" in story
+        assert "fine: 7,500,000 GBP" in story and "Clearview AI" in story.split("Reported amounts")[1]
         status, _ = get(base, "/-/dashboards/enforcement")
         assert status == 200
         facet = get_json(base, "/lens/story_tags.json", _facet="kind", _shape="objects")

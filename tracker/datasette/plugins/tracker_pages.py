@@ -48,6 +48,18 @@ NEIGHBOURS = (
     "WHERE merged_into IS NULL AND first_seen BETWEEN strftime('%Y-%m-%dT%H:%M:%SZ', :at, '-14 days') "
     "AND strftime('%Y-%m-%dT%H:%M:%SZ', :at, '+14 days') AND id <> :story AND shared >= 2 "
     "ORDER BY shared DESC, abs(julianday(first_seen) - julianday(:at)), id LIMIT 6")
+# The story through the privacy lens: its tags (with how many of its articles carry each), its
+# relevance (its best article's) and the amounts its articles report.
+STORY_TAGS = ("SELECT t.kind, t.tag, t.label, COUNT(*) AS articles FROM article_tags t "
+              "JOIN articles a ON a.id = t.article_id WHERE a.cluster_id = ? "
+              "GROUP BY t.kind, t.tag ORDER BY articles DESC, t.label")
+STORY_RELEVANCE = "SELECT MAX(relevance) AS relevance FROM articles WHERE cluster_id = ?"
+STORY_FINES = ("SELECT date, regulator, company, law, kind, amount, currency, amount_eur FROM enforcement "
+               "WHERE story_id = ? GROUP BY kind, amount, currency ORDER BY amount_eur DESC")
+# How the story page names each kind of tag, in the order it lists them.
+TAG_KINDS = (("regulator", "Regulators"), ("law", "Laws"), ("action", "Actions"),
+             ("jurisdiction", "Jurisdictions"), ("company", "Companies and agencies"),
+             ("technology", "Technologies"))
 # What the page adds beside its rows may take this long; past it the page shows without it.
 EXTRA_TIME_LIMIT_MS = 500
 
@@ -119,4 +131,15 @@ async def _story_vars(datasette: Any, database: str, story_id: str | None) -> di
         params = {"at": story["first_seen"], "story": story["id"],
                   **{f"w{i}": term for i, term in enumerate(terms)}}
         neighbours = await _rows(datasette, database, NEIGHBOURS.format(shared=shared), params)
-    return {"tracker_story": story, "tracker_neighbours": neighbours}
+    return {"tracker_story": story, "tracker_neighbours": neighbours,
+            **await _story_lens(datasette, database, story["id"])}
+
+
+async def _story_lens(datasette: Any, database: str, story_id: int) -> dict[str, Any]:
+    """The story's tags grouped by kind (in TAG_KINDS order), relevance and reported amounts."""
+    tags = await _rows(datasette, database, STORY_TAGS, [story_id])
+    grouped = [(name, [t for t in tags if t["kind"] == kind]) for kind, name in TAG_KINDS]
+    relevance = await _rows(datasette, database, STORY_RELEVANCE, [story_id])
+    return {"tracker_story_tags": [(name, group) for name, group in grouped if group],
+            "tracker_story_relevance": relevance[0]["relevance"] if relevance else None,
+            "tracker_story_fines": await _rows(datasette, database, STORY_FINES, [story_id])}
