@@ -30,7 +30,7 @@ class ArticleSpider(scrapy.Spider):
 
     name = "articles"
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
+    async def start(self) -> AsyncIterator[Any]:  # Scrapy's own type; the worker spider also yields items
         settings = self.settings
         jobs = load_due_jobs(settings.get("TRACKER_DB"), settings.getint("TRACKER_LIMIT"),
                              settings.get("TRACKER_RECRAWL_AFTER") or None)
@@ -106,7 +106,7 @@ def describe_error(exc: BaseException) -> str:
     """A message that says what happened, for exceptions that carry none."""
     if isinstance(exc, HttpError):
         response = exc.response
-        location = response.headers.get(b"Location", b"").decode("latin-1")
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
         return f"{response.status} redirect to {location!r}, not an http(s) URL: not followed"
     if isinstance(exc, DownloadCancelledError) and not str(exc):
         return "download cancelled: body larger than DOWNLOAD_MAXSIZE"

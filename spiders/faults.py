@@ -183,13 +183,14 @@ class RunDeadline:
         return cls(crawler, max_runtime, deadline)
 
     def spider_opened(self, spider: Spider) -> None:
-        from twisted.internet import reactor
+        from twisted.internet import reactor as twisted_reactor
 
+        reactor: Any = twisted_reactor  # the installed reactor; its module attribute is untyped
         ends = [t for t in (self.deadline,
                             time.time() + self.max_runtime if self.max_runtime else None) if t]
         delay = max(0.0, min(ends) - time.time())
         logger.info("run deadline in %.0f s: no new request after that", delay)
-        self.call = reactor.callLater(delay, self._stop)  # type: ignore[attr-defined]
+        self.call = reactor.callLater(delay, self._stop)
 
     def _stop(self) -> None:
         engine = self.crawler.engine
@@ -238,14 +239,16 @@ def install_stop_signals(crawler: Crawler) -> None:
     """In the crawl process, instead of Scrapy's handlers: the first SIGTERM or SIGINT stops the
     crawl like the deadline (reason "shutdown"); a second one stops the reactor at once."""
     from scrapy.utils.ossignal import install_shutdown_handlers
-    from twisted.internet import reactor
+    from twisted.internet import reactor as twisted_reactor
+
+    reactor: Any = twisted_reactor  # the installed reactor; its module attribute is untyped
 
     def second(signum: int, frame: Any) -> None:
-        reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined]
+        reactor.callFromThread(reactor.stop)
 
     def first(signum: int, frame: Any) -> None:
         install_shutdown_handlers(second)
-        reactor.callFromThread(stop_crawl, crawler, "shutdown")  # type: ignore[attr-defined]
+        reactor.callFromThread(stop_crawl, crawler, "shutdown")
 
-    reactor.addSystemEventTrigger(  # type: ignore[attr-defined]
+    reactor.addSystemEventTrigger(
         "after", "startup", install_shutdown_handlers, first)

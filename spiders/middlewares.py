@@ -167,14 +167,15 @@ class BackoffRetryMiddleware(RetryMiddleware):
                 pass  # an HTTP-date: keep our own back-off
         return min(max(delay, 0.0), self.cap)
 
-    async def process_response(self, request: Request, response: Response,
+    # Scrapy (2.13+) takes coroutine middleware methods; RetryMiddleware declares them plain.
+    async def process_response(self, request: Request, response: Response,  # type: ignore[override]
                                spider: Spider | None = None) -> Request | Response:
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await asyncio.sleep(self._delay(request, response))
         return result
 
-    async def process_exception(self, request: Request, exception: Exception,
+    async def process_exception(self, request: Request, exception: Exception,  # type: ignore[override]
                                 spider: Spider | None = None) -> Request | Response | None:
         if is_dns_failure(exception):
             return None  # a name that did not resolve will not a second later: no retries
@@ -241,7 +242,8 @@ class WaitingRobotsTxtMiddleware(RobotsTxtMiddleware):
         ended: Deferred[None] = Deferred()
         pending.addBoth(_relay, ended)
         await maybe_deferred_to_future(ended)
-        return self._parsers.get(netloc)
+        parser = self._parsers.get(netloc)  # the parser now (None if robots.txt failed)
+        return None if isinstance(parser, Deferred) else parser
 
 
 def _relay(result: Any, ended: Deferred[None]) -> Any:

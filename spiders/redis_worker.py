@@ -74,7 +74,7 @@ class WorkerSpider(ArticleSpider):
     name = "articles-worker"
     # Changes to the project's component dicts (merged in update_settings: custom_settings would
     # replace the whole dict, dropping the address check, robots.txt fix, retries and WARC).
-    components = {
+    components: dict[str, dict[str, int | None]] = {
         "DOWNLOADER_MIDDLEWARES": {
             "spiders.middlewares.HostMemoryMiddleware": None,
             "spiders.redis_worker.SharedHostSlotMiddleware": 990,  # last: nothing waits after it
@@ -129,7 +129,7 @@ class WorkerSpider(ArticleSpider):
         return await asyncio.get_running_loop().run_in_executor(self.executor,
                                                                  functools.partial(fn, *args))
 
-    async def start(self) -> AsyncIterator[scrapy.Request | PageResult]:
+    async def start(self) -> AsyncIterator[Any]:  # requests, and results for jobs given up
         settings = self.settings
         lease = settings.getfloat("TRACKER_LEASE_SECONDS")
         heartbeat = asyncio.ensure_future(self._renew_leases(lease / 3))
@@ -229,6 +229,7 @@ class ExtractSendPipeline(ExtractSavePipeline):
     """Extract as the single-machine crawl does, then send the attempt to the writer via Redis."""
 
     crawler: Crawler
+    host: str  # this machine's name, prefixed to WARC file names in results
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractSendPipeline:

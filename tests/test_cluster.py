@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tracker.bench_cluster import score, split, synthetic_items, UCI_CSV
-from tracker.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, name_terms, pick_headline,
-                             script_of, specificity, tokenize, url_terms)
+from tracker.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, name_terms,
+                             pick_headline, script_of, specificity, tokenize, url_terms)
 
 
 def test_tokenize_drops_stop_words_folds_plurals_and_splits_cjk() -> None:
@@ -171,8 +171,8 @@ def test_differing_tags_keep_stories_apart_and_missing_tags_change_nothing() -> 
 
 
 def test_names_are_capitalised_words_that_do_not_open_a_sentence() -> None:
-    assert name_terms("Apple buys Seattle-based startup Xnor.ai for about two hundred million", "The deal, says GeekWire, is done.") == \
-        {"seattle", "xnor", "ai", "geekwire"}
+    title = "Apple buys Seattle-based startup Xnor.ai for about two hundred million"
+    assert name_terms(title, "The deal, says GeekWire, is done.") == {"seattle", "xnor", "ai", "geekwire"}
     assert name_terms("Apple Acquires Artificial Intelligence Company Xnor.ai") == set()  # title case
     assert name_terms("", "Southern Co-op said on Monday it would appeal. It did.") == {"southern", "coop"}
     assert name_terms("", "Reported on Monday, January 6 2020.") == set()  # days and months are not names

@@ -176,7 +176,8 @@ def test_a_bad_taxonomy_gives_one_line_per_problem(tmp_path: Path, file: str, ol
 
 
 def test_an_alias_two_entries_need_is_allowed_when_both_give_context(tmp_path: Path) -> None:
-    shared = FILES["companies.yml"].rstrip() + "\n          - {id: meta-ai, name: Meta AI, aliases: [{text: Meta, case: exact, context: [model]}]}\n"
+    shared = FILES["companies.yml"].rstrip() + (
+        "\n          - {id: meta-ai, name: Meta AI, aliases: [{text: Meta, case: exact, context: [model]}]}\n")
     _, problems = check_taxonomy(write_taxonomy(tmp_path / "a", **{"companies.yml": shared}))
     assert len(problems) == 1 and "alias 'Meta' is also claimed by 'meta'" in problems[0]
     both = shared.replace("not_context: [description, tag, tags]", "context: [Facebook, Instagram]")
@@ -377,7 +378,8 @@ def test_a_broken_taxonomy_changes_nothing_stored(runner: CliRunner, tmp_path: P
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "laws.yml:13: duplicate id 'gdpr'" in lines[0]
     db = open_db(db_path)
-    assert [stored(db, f"SELECT * FROM {t} ORDER BY 1") for t in ("article_tags", "fines", "lens", "articles")] == before
+    tables = ("article_tags", "fines", "lens", "articles")
+    assert [stored(db, f"SELECT * FROM {t} ORDER BY 1") for t in tables] == before
 
 
 def test_exports_of_tags_and_fines(runner: CliRunner, tmp_path: Path, taxonomy_dir: Path) -> None:

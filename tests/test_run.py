@@ -185,7 +185,7 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
 def test_crontab_line_runs_the_job(tmp_path: Path) -> None:
     """The crontab's command, with the install folder pointing at a copy of this project's layout,
     runs the job to completion on a database where nothing is due (no network needed)."""
-    lines = [l for l in (DEPLOY / "crontab").read_text().splitlines() if l and not l.startswith("#")]
+    lines = [line for line in (DEPLOY / "crontab").read_text().splitlines() if line and not line.startswith("#")]
     assert len(lines) == 1
     fields = lines[0].split(None, 5)
     assert len(fields) == 6 and fields[0].isdigit() and fields[1:5] == ["*", "*", "*", "*"]

@@ -63,7 +63,7 @@ def load_corpus(corpus: Path = DEFAULT_CORPUS) -> list[BenchPage]:
 
 
 def run_extract_bench(corpus: Path = DEFAULT_CORPUS, workers: int = 2, repeat: int = 2,
-                      options: ExtractOptions = ExtractOptions()) -> list[Scores]:
+                      options: ExtractOptions = ExtractOptions()) -> list[Scores]:  # noqa: B008 - frozen
     """Scores for plain trafilatura, extract_page in-process and in an ExtractorPool of `workers`.
 
     Each is timed `repeat` times and the fastest run kept (the first run also pays one-time lazy

@@ -137,7 +137,10 @@ def build_database(path: Path, n_articles: int, seed: int) -> None:
                           "type IN ('index', 'trigger') AND sql IS NOT NULL").fetchall()
     with store.transaction(db):
         for (sql,) in deferred:  # bulk load first, then index and full-text index once
-            kind, name = re.match(r"CREATE (?:UNIQUE )?(INDEX|TRIGGER) \[?\"?(\w+)", sql).groups()
+            found = re.match(r"CREATE (?:UNIQUE )?(INDEX|TRIGGER) \[?\"?(\w+)", sql)
+            if found is None:  # an index or trigger we did not declare: leave it in place
+                continue
+            kind, name = found.groups()
             db.execute(f"DROP {kind} [{name}]")
         for batch in _batches(synthetic_stories(n_articles, seed), 5_000):
             db.conn.executemany(_CLUSTER_INSERT, [cluster for cluster, _ in batch])

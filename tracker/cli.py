@@ -304,8 +304,10 @@ def enqueue(redis_url: str, limit: int, recrawl_after: str | None, db_path: Path
 
 @main.command()
 @click.option("--redis", "redis_url", metavar="URL", required=True, help="The shared queue (redis://HOST:PORT/DB).")
-@click.option("--follow", is_flag=True, help="Keep waiting for results (the writer service); else stop when none is left.")
-@click.option("--name", default="writer", show_default=True, help="This writer's name in Redis (a restart resumes its batch).")
+@click.option("--follow", is_flag=True,
+              help="Keep waiting for results (the writer service); else stop when none is left.")
+@click.option("--name", default="writer", show_default=True,
+              help="This writer's name in Redis (a restart resumes its batch).")
 @click.option("--batch", type=click.IntRange(1), default=200, show_default=True, help="Results per SQLite transaction.")
 @db_option
 def ingest(redis_url: str, follow: bool, name: str, batch: int, db_path: Path) -> None:

@@ -56,8 +56,8 @@ How it works (one pass over the items in time order, `(time, id)`):
   language): an Arabic title never joins an English story because of a shared "2024" or "iPhone".
 * **Duplicates.** Inside the chosen cluster, the item's normalised text (title + excerpt/text lead)
   is compared with the cluster's last `dup_compare` originals by rapidfuzz `ratio`; at
-  `dup_threshold` or above it is a duplicate of the closest one and does not move the centroid (a syndicated story published ten
-  times is one voice).
+  `dup_threshold` or above it is a duplicate of the closest one and does not move the centroid (a
+  syndicated story published ten times is one voice).
 * **Corrections.** Items in `pinned` (analyst splits) always stand alone and take no members.
 
 Determinism is what makes incremental runs equal full ones: the state before time t depends only on
@@ -453,7 +453,7 @@ class Clusterer:
         story's name is in many articles of the window but in one story.)"""
         leaders = self._postings.get(term)
         options = self.options
-        return bool(leaders) and len(leaders) > options.common_share * (len(self._open) + options.prior_docs)
+        return leaders is not None and len(leaders) > options.common_share * (len(self._open) + options.prior_docs)
 
     def _damping(self, df: int, size: int) -> float:
         """A term in more than `common_share` of the window's news is the collection's subject, not

@@ -316,11 +316,11 @@ def ensure_schema(db: Database) -> None:
     for name, spec in TABLES.items():
         _ensure_table(db, name, spec)
     for table, columns, unique in INDEXES:
-        db[table].create_index(columns, unique=unique, if_not_exists=True)
-    for table, columns in FTS.items():
-        if not db[table].detect_fts():
-            db[table].enable_fts(columns, tokenize="porter")  # indexes the rows already there
-        _ensure_fts_triggers(db, table, columns)
+        db.table(table).create_index(columns, unique=unique, if_not_exists=True)
+    for table, fts_columns in FTS.items():
+        if not db.table(table).detect_fts():
+            db.table(table).enable_fts(fts_columns, tokenize="porter")  # indexes the rows already there
+        _ensure_fts_triggers(db, table, fts_columns)
     for name, sql in VIEWS.items():
         _ensure_view(db, name, sql)
 
@@ -365,7 +365,7 @@ def _ensure_fts_triggers(db: Database, table: str, columns: Sequence[str]) -> No
 
 
 def _ensure_table(db: Database, name: str, spec: dict[str, Any]) -> None:
-    table = db[name]
+    table = db.table(name)
     if not table.exists():
         table.create(spec["columns"], pk=spec["pk"], not_null=spec.get("not_null"),
                      defaults=spec.get("defaults"), foreign_keys=spec.get("foreign_keys"))
@@ -456,7 +456,7 @@ def _create_article(db: Database, url: str) -> int:
     cursor = db.conn.execute(
         "INSERT INTO articles (url, status, first_seen, updated_at) VALUES (?, 'new', ?, ?)",
         [url, now, now])
-    return int(cursor.lastrowid)
+    return int(cursor.lastrowid or 0)  # always set after an INSERT; 0 only satisfies the type
 
 
 def save_aliases(db: Database, article_id: int, aliases: Iterable[Alias]) -> None:
@@ -550,7 +550,7 @@ def _repoint(db: Database, keep_id: int, drop_id: int) -> None:
 
 def _row(db: Database, table: str, pk: Any) -> dict[str, Any]:
     try:
-        return dict(db[table].get(pk))
+        return dict(db.table(table).get(pk))
     except NotFoundError as exc:
         raise TrackerError(f"{table}: no row {pk}") from exc
 

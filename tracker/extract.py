@@ -160,10 +160,10 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str, str]:
             return body.decode(encoding, errors="replace"), encoding
     # Valid UTF-8 with non-ASCII bytes is practically never anything else, whatever the header says
     # (the usual lie is "iso-8859-1" on a UTF-8 page, and Latin-1 decodes anything without error).
-    for encoding in ("utf-8", _header_charset(content_type), _meta_charset(body)):
-        text = _try_decode(body, encoding)
+    for declared in ("utf-8", _header_charset(content_type), _meta_charset(body)):
+        text = _try_decode(body, declared)
         if text is not None:
-            return text, encoding or "utf-8"
+            return text, declared or "utf-8"
     guess = charset_normalizer.from_bytes(body[:200_000]).best()
     encoding = _normalise_encoding(guess.encoding if guess else None) or "cp1252"
     return body.decode(encoding, errors="replace"), encoding
@@ -288,7 +288,8 @@ def _trafilatura_text(tree: HtmlElement, url: str, favor_precision: bool, fast: 
     # Comments are not the article; bare_extraction copies the tree, so it can be reused.
     doc = trafilatura.bare_extraction(tree, url=url, favor_precision=favor_precision, fast=fast,
                                       include_comments=False, include_tables=True)
-    return (doc.text or "").strip() if doc is not None else ""
+    # a Document (as_dict is off); getattr keeps the type checker from assuming its dict form
+    return (getattr(doc, "text", None) or "").strip() if doc is not None else ""
 
 
 def _jsonld_body(ld: Mapping[str, Any], min_chars: int) -> str | None:
@@ -398,8 +399,9 @@ UPDATED_META = ("article:modified_time", "og:updated_time", "datemodified", "dct
 
 
 def extract_metadata(tree: HtmlElement, url: str, ld: Mapping[str, Any], meta: Mapping[str, str],
-                     options: ExtractOptions) -> dict[str, str | None]:
-    """Metadata fields of Extraction: JSON-LD first, then meta tags, then heuristics."""
+                     options: ExtractOptions) -> dict[str, Any]:
+    """Metadata fields of Extraction (each a str or None): JSON-LD first, then meta tags, then
+    heuristics."""
     published, published_source = find_published(tree, url, ld, meta, options)
     updated, updated_source = find_updated(ld, meta)
     return {
@@ -513,7 +515,7 @@ def _worker_main(inbox: Connection, outbox: Connection, options: ExtractOptions)
     """Worker process loop: receive a page, send back ("ok", Extraction) or ("error", exception)."""
     while True:
         try:
-            page = inbox.recv()
+            page: tuple[bytes, str, str | None] = inbox.recv()  # (body, url, content type)
         except EOFError:
             return
         try:
@@ -560,7 +562,8 @@ class ExtractorPool:
         self.options = options
         self.timeout = options.time_budget if timeout is None else timeout
         self.restarts = 0  # workers killed for overrunning their budget or crashing
-        self._context = multiprocessing.get_context(_start_method())
+        # forkserver or fork, both with Process (BaseContext, the declared type, has none)
+        self._context: Any = multiprocessing.get_context(_start_method())
         if self._context.get_start_method() == "forkserver":
             # Workers fork from a server that has already imported and warmed up trafilatura:
             # they start at once, and restarts are cheap.

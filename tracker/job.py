@@ -117,7 +117,7 @@ def start_run(db: store.Database) -> int:
         cursor = db.conn.execute(
             "INSERT INTO runs (started_at, status, pid, host) VALUES (?, 'running', ?, ?)",
             [store.now_iso(), os.getpid(), socket.gethostname()])
-    return int(cursor.lastrowid)
+    return int(cursor.lastrowid or 0)  # always set after an INSERT
 
 
 def finish_run(db: store.Database, summary: RunSummary, status: str, errors: Sequence[str] = ()) -> None:

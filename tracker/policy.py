@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Callable
 
 from tracker.errors import ConfigError
 
@@ -59,16 +60,19 @@ class RecrawlPolicy:
         return now + self.permanent
 
 
-def policy_from_settings(get: object = None) -> RecrawlPolicy:
-    """The policy, with TRACKER_RECRAWL_FAILURE_BASE / _FAILURE_CAP / _OLD overrides if given."""
+def policy_from_settings(get: Callable[[str], Any] | None = None) -> RecrawlPolicy:
+    """The policy, with TRACKER_RECRAWL_FAILURE_BASE / _FAILURE_CAP / _OLD / _PERMANENT overrides
+    read through `get` (a settings lookup) where they are set."""
+    default = RecrawlPolicy()
     if get is None:
-        return RecrawlPolicy()
-    values = {}
-    for key, field in (("TRACKER_RECRAWL_FAILURE_BASE", "failure_base"),
-                       ("TRACKER_RECRAWL_FAILURE_CAP", "failure_cap"),
-                       ("TRACKER_RECRAWL_OLD", "old"),
-                       ("TRACKER_RECRAWL_PERMANENT", "permanent")):
-        raw = get(key)  # type: ignore[operator]
-        if raw:
-            values[field] = parse_duration(raw)
-    return RecrawlPolicy(**values)
+        return default
+
+    def duration(key: str, fallback: timedelta) -> timedelta:
+        raw = get(key)
+        return parse_duration(raw) if raw else fallback
+
+    return RecrawlPolicy(schedule=default.schedule,
+                         old=duration("TRACKER_RECRAWL_OLD", default.old),
+                         failure_base=duration("TRACKER_RECRAWL_FAILURE_BASE", default.failure_base),
+                         failure_cap=duration("TRACKER_RECRAWL_FAILURE_CAP", default.failure_cap),
+                         permanent=duration("TRACKER_RECRAWL_PERMANENT", default.permanent))

@@ -28,13 +28,14 @@ gone) callers wait and retry with one clear log line, then carry on where they w
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar, cast
 
 import redis
 from redis import exceptions as rx
@@ -268,7 +269,7 @@ class RedisQueue:
             for article_id, token, job in jobs[start:start + batch]:
                 args += [str(article_id), token, json.dumps(job, separators=(",", ":"))]
             keys = [self.keys["queued"], self.keys["jobs"]]
-            added += int(self._retry("enqueue", lambda: self._enqueue(keys=keys, args=args)))
+            added += int(self._retry("enqueue", functools.partial(self._enqueue, keys=keys, args=args)))
         return added
 
     def lease(self, consumer: str, count: int, block_ms: int = 1000) -> list[Lease]:
@@ -286,8 +287,9 @@ class RedisQueue:
             if not stale:
                 return []
             times = {p["message_id"]: int(p["times_delivered"]) for p in stale}
-            claimed = self.client.xclaim(self.keys["jobs"], WORKERS, consumer, self.lease_ms,
-                                         list(times))
+            # redis-py types replies loosely; with decode_responses they are (id, {field: value})
+            claimed = cast(list[tuple[str, dict[str, str]]], self.client.xclaim(
+                self.keys["jobs"], WORKERS, consumer, self.lease_ms, list[Any](times)))
             return [Lease(eid, _job(fields), times.get(eid, 0) + 1) for eid, fields in claimed if fields]
         leases = self._retry("reclaim", claim)
         for lease in leases:
@@ -306,7 +308,7 @@ class RedisQueue:
                 self.keys["jobs"], WORKERS, min="-", max="+", count=max(len(wanted) * 2, 100),
                 consumername=consumer) if p["message_id"] in wanted]
             if held:
-                self.client.xclaim(self.keys["jobs"], WORKERS, consumer, 0, held, justid=True)
+                self.client.xclaim(self.keys["jobs"], WORKERS, consumer, 0, list[Any](held), justid=True)
             return len(held)
         return self._retry("lease renewal", renew_held)
 
@@ -398,7 +400,7 @@ class RedisQueue:
         again (-1.0: all of the host's concurrent slots are taken). With a delay (DOWNLOAD_DELAY,
         Crawl-delay or AutoThrottle's), one request at a time, the delay counted from the end of
         the previous one too (as Nutch's fetcher.server.delay)."""
-        args = [token, policy.concurrency, max(floor, policy.delay), policy.start_delay, policy.hold,
+        args: list[Any] = [token, policy.concurrency, max(floor, policy.delay), policy.start_delay, policy.hold,
                 policy.margin, policy.ttl, int(policy.autothrottle)]
         keys = self._host_keys(host)
         return float(self._retry("taking a host slot", lambda: self._acquire(keys=keys, args=args)))

@@ -29,7 +29,9 @@ SETTINGS: dict[str, str] = {
     "sql_time_limit_ms": "3000",  # one query at most 3 s: a runaway query cannot hog the server
     "default_page_size": "50",
     "max_returned_rows": "1000",
-    "truncate_cells_html": "300",  # article texts are long: the row page shows them whole  # arbitrary and canned queries; views stream every row as CSV
+    # article texts are long: the row page shows them whole; arbitrary and canned queries stop at
+    # max_returned_rows, views stream every row as CSV
+    "truncate_cells_html": "300",
     "max_csv_mb": "0",  # no cap on streamed CSV: `stories.csv?_stream=on` returns every row
     "allow_csv_stream": "on",
     "facet_time_limit_ms": "1000",  # facets over a million articles need more than the 200 ms default

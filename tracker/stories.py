@@ -308,7 +308,7 @@ def _group_id(db: store.Database, index: int, owner: dict[int, int], summary: Cl
     now = store.now_iso()
     summary.new_clusters += 1
     cursor = db.conn.execute("INSERT INTO clusters (created_at, updated_at) VALUES (?, ?)", [now, now])
-    return int(cursor.lastrowid)
+    return int(cursor.lastrowid or 0)  # always set after an INSERT
 
 
 def _resolve(db: store.Database, cluster_id: int) -> int:

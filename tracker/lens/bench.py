@@ -121,7 +121,7 @@ def _stage_figures(n: int, items: list[tuple[str, str, str]], workers: int) -> l
                          "published": published or None, "status": "new", "first_seen": store.now_iso(),
                          "updated_at": store.now_iso()})
         with store.transaction(db):
-            db["articles"].insert_all(rows, batch_size=5000)
+            db.table("articles").insert_all(rows, batch_size=5000)
         started = time.perf_counter()
         summary = tag_articles(db, workers=workers)
         took = time.perf_counter() - started

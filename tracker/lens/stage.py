@@ -4,10 +4,11 @@ and stores them (`article_tags`, `fines`, `articles.relevance`, `articles.tagged
 Incremental: an article is looked at again when it changed since it was last looked at (its
 `updated_at`, set whenever its title, excerpt or text changes, is later than `tag_checked_at`, or
 another article was merged into it since; in `tracker run` the stages run one after another under
-the run lock, so nothing changes an article within the second it is checked), and retagged only when the hash of its text and the
-taxonomy's fingerprint differ from the stored `tag_hash`. A changed taxonomy (another fingerprint
-than the one in `lens`) or `--rebuild` retags every article. `tagged_at` moves only when an article's
-tags or relevance change, so that clustering reclusters just those (see lens-contract).
+the run lock, so nothing changes an article within the second it is checked), and retagged only
+when the hash of its text and the taxonomy's fingerprint differ from the stored `tag_hash`. A
+changed taxonomy (another fingerprint than the one in `lens`) or `--rebuild` retags every article.
+`tagged_at` moves only when an article's tags or relevance change, so that clustering reclusters
+just those.
 
 The taxonomy is loaded and validated before anything is written: a broken one raises a
 TaxonomyError and changes nothing stored. Writes go in batches, one transaction each; the
