@@ -82,6 +82,15 @@ def test_crawl_runs_and_summarises(crawled: dict[str, Any]) -> None:
     assert "fetched" in result.stdout
 
 
+def test_crawl_keeps_scrapy_s_log_in_a_file_not_on_the_terminal(crawled: dict[str, Any]) -> None:
+    # A user running `tracker crawl` by hand wants the summary, not Scrapy's start-up dump.
+    result = crawled["result"]
+    logs = list((crawled["db"].parent / "logs").glob("crawl-*.log"))
+    assert len(logs) == 1 and "Enabled downloader middlewares" in logs[0].read_text(errors="replace")
+    assert "Enabled downloader middlewares" not in result.stderr + result.stdout
+    assert f"crawl log: {logs[0]}" in result.stderr
+
+
 def test_good_pages_get_text_metadata_and_warc(crawled: dict[str, Any]) -> None:
     row = article(crawled["db"], "/news/ok-1.html")
     assert row["status"] == "fetched"

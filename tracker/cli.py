@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -236,27 +237,37 @@ def _crawl_report(summary: Any) -> None:
         click.echo(summary.note)
 
 
-def max_runtime_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The shared --max-runtime option (setting TRACKER_MAX_RUNTIME)."""
-    return click.option("--max-runtime", metavar="DURATION", default=None,
-                        help="Stop scheduling requests after this long (45m, 2h); in-flight pages "
-                             "finish, the rest stays due. Setting: TRACKER_MAX_RUNTIME.")(fn)
+def crawl_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The crawl options `tracker crawl` and `tracker run` share, handed on as one `flags`
+    (tracker.crawl.CrawlFlags)."""
+
+    @click.option("--limit", type=int, default=0, help="Fetch at most N due articles (0: all).")
+    @click.option("--recrawl-after", metavar="DURATION", help="Also revisit articles fetched longer ago (6h, 2d).")
+    @click.option("--allow-private", is_flag=True, help="Allow loopback/private/link-local targets.")
+    @click.option("--max-runtime", metavar="DURATION", default=None,
+                  help="Stop scheduling requests after this long (45m, 2h); in-flight pages "
+                       "finish, the rest stays due. Setting: TRACKER_MAX_RUNTIME.")
+    @click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy or TRACKER_ setting.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, limit: int, recrawl_after: str | None, allow_private: bool,
+                max_runtime: str | None, settings: tuple[str, ...], **kwargs: Any) -> Any:
+        from tracker.crawl import CrawlFlags
+
+        flags = CrawlFlags(limit, recrawl_after, allow_private, max_runtime,
+                           tuple(_parse_settings(settings).items()))
+        return fn(*args, flags=flags, **kwargs)
+
+    return wrapper
 
 
 @main.command()
-@click.option("--limit", type=int, default=0, help="Fetch at most N due articles (0: all).")
-@click.option("--recrawl-after", metavar="DURATION", help="Also revisit articles fetched longer ago (6h, 2d).")
-@click.option("--allow-private", is_flag=True, help="Allow loopback/private/link-local targets.")
-@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy or TRACKER_ setting.")
+@crawl_options
 @click.option("--replay", is_flag=True, help="Run the pipeline from WARC_FILES, with no network.")
 @click.option("--redis", "redis_url", metavar="URL",
               help="Be a worker of this shared queue (redis://HOST:PORT/DB); needs no database.")
-@max_runtime_option
 @click.argument("warc_files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @db_option
-def crawl(limit: int, recrawl_after: str | None, allow_private: bool, settings: tuple[str, ...],
-          replay: bool, redis_url: str | None, max_runtime: str | None, warc_files: tuple[str, ...],
-          db_path: Path) -> None:
+def crawl(flags: Any, replay: bool, redis_url: str | None, warc_files: tuple[str, ...], db_path: Path) -> None:
     """Fetch, archive and extract every due article (or, with --replay, re-run WARC files;
     with --redis, work for a distributed crawl: WARC files go beside --db, which is not opened)."""
     from tracker.crawl import RunInterrupted, crawl_settings, replay_warcs, run_crawl
@@ -264,18 +275,26 @@ def crawl(limit: int, recrawl_after: str | None, allow_private: bool, settings: 
     if replay != bool(warc_files):
         raise click.UsageError("WARC files go with --replay, and --replay needs WARC files")
     if redis_url:
-        if replay or limit or recrawl_after or max_runtime:
+        if replay or flags.limit or flags.recrawl_after or flags.max_runtime:
             raise click.UsageError("--limit, --recrawl-after, --max-runtime and --replay are not for a "
                                    "--redis worker (the first two go with `tracker enqueue`)")
-        _work(redis_url, crawl_settings(db_path, 0, None, allow_private, _parse_settings(settings)))
+        _work(redis_url, crawl_settings(db_path, flags.overrides()))
         return
     if replay:
         _crawl_report(replay_warcs(_open(db_path), warc_files, create=False))
         return
-    options = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings),
-                             max_runtime=max_runtime)
+    from tracker.progress import progress_bar
+
+    # Scrapy's log (its start-up dump, every middleware, each page) goes to a file beside the
+    # database, as in `tracker run`; the terminal gets a progress bar and the summary line.
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    log_file = db_path.parent / "logs" / f"crawl-{stamp}.log"
     try:
-        _crawl_report(run_crawl(db_path, options))
+        with progress_bar() as progress:
+            summary = run_crawl(db_path, crawl_settings(db_path, flags.overrides()), log_file=log_file,
+                                progress=progress)
+        _crawl_report(summary)
+        click.echo(f"crawl log: {log_file}", err=True)
     except RunInterrupted as exc:
         click.echo(f"crawl {exc}: stopped; what was not fetched stays due", err=True)
         sys.exit(128 + exc.signum)
@@ -422,18 +441,12 @@ def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
 
 @main.command("run")
 @click.argument("seed_paths", nargs=-1, type=click.Path(), metavar="[SEEDS]...")
-@click.option("--limit", type=int, default=0, help="Fetch at most N due articles (0: all).")
-@click.option("--recrawl-after", metavar="DURATION", help="Also revisit articles fetched longer ago (6h, 2d).")
-@click.option("--allow-private", is_flag=True, help="Allow loopback/private/link-local targets.")
-@click.option("-s", "settings", multiple=True, metavar="NAME=VALUE", help="A Scrapy or TRACKER_ setting.")
+@crawl_options
 @click.option("-v", "--verbose", is_flag=True, help="Log every stage, also on a terminal.")
 @click.option("--redis", "redis_url", metavar="URL",
               help="Crawl with `tracker crawl --redis` workers: enqueue, save their results, then cluster.")
-@max_runtime_option
 @db_option
-def run_cmd(seed_paths: tuple[str, ...], limit: int, recrawl_after: str | None, allow_private: bool,
-            settings: tuple[str, ...], verbose: bool, redis_url: str | None, max_runtime: str | None,
-            db_path: Path) -> None:
+def run_cmd(seed_paths: tuple[str, ...], flags: Any, verbose: bool, redis_url: str | None, db_path: Path) -> None:
     """The scheduled job: load seeds (default: seeds/), crawl what is due, cluster. One at a time."""
     from tracker.config import DEFAULT_SEEDS
     from tracker.crawl import RunInterrupted, crawl_settings
@@ -441,8 +454,8 @@ def run_cmd(seed_paths: tuple[str, ...], limit: int, recrawl_after: str | None, 
     from tracker.progress import configure_logging, progress_bar
 
     configure_logging(verbose)
-    overrides = crawl_settings(db_path, limit, recrawl_after, allow_private, _parse_settings(settings),
-                               max_runtime=max_runtime)
+    overrides = flags.overrides()
+    crawl_settings(db_path, overrides)  # a bad duration fails now, before the run takes its lock
     if redis_url:
         overrides["TRACKER_REDIS_URL"] = redis_url
     try:

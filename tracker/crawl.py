@@ -142,23 +142,41 @@ def _iso(moment: datetime) -> str:
 
 # --- running the crawl in a child process ----------------------------------------------------------
 
-def crawl_settings(db_path: Path, limit: int = 0, recrawl_after: str | None = None,
-                   allow_private: bool = False, overrides: dict[str, str] | None = None,
-                   run_id: int | None = None, max_runtime: str | None = None) -> dict[str, str]:
-    """The -s settings for one run: CLI flags first, then explicit NAME=VALUE overrides."""
-    settings = {"TRACKER_DB": str(db_path), "TRACKER_LIMIT": str(limit or 0)}
-    if recrawl_after:
-        parse_duration(recrawl_after)  # fail here, with a clear message, not in the child
-        settings["TRACKER_RECRAWL_AFTER"] = recrawl_after
-    if max_runtime:
-        settings["TRACKER_MAX_RUNTIME"] = max_runtime
-    if allow_private:
-        settings["TRACKER_ALLOW_PRIVATE"] = "True"
+@dataclass(frozen=True)
+class CrawlFlags:
+    """The crawl options of `tracker crawl` and `tracker run`, as typed: one object from the CLI
+    to the crawl instead of five arguments (and one translation into settings, `overrides`)."""
+
+    limit: int = 0
+    recrawl_after: str | None = None
+    allow_private: bool = False
+    max_runtime: str | None = None
+    settings: tuple[tuple[str, str], ...] = ()  # -s NAME=VALUE, in order; they win over the flags
+
+    def overrides(self) -> dict[str, str]:
+        """The flags as TRACKER_ settings, then the explicit -s ones."""
+        settings = {"TRACKER_LIMIT": str(self.limit or 0)}
+        if self.recrawl_after:
+            settings["TRACKER_RECRAWL_AFTER"] = self.recrawl_after
+        if self.max_runtime:
+            settings["TRACKER_MAX_RUNTIME"] = self.max_runtime
+        if self.allow_private:
+            settings["TRACKER_ALLOW_PRIVATE"] = "True"
+        settings.update(self.settings)
+        return settings
+
+
+def crawl_settings(db_path: Path, overrides: dict[str, str] | None = None,
+                   run_id: int | None = None) -> dict[str, str]:
+    """The -s settings of the crawl process: the database, the run, then `overrides` (flags and
+    NAME=VALUE settings). Durations are checked here, with a clear message, not in the child."""
+    settings = {"TRACKER_DB": str(db_path)}
     if run_id:
         settings["TRACKER_RUN_ID"] = str(run_id)
     settings.update(overrides or {})
-    if settings.get("TRACKER_MAX_RUNTIME"):
-        parse_duration(settings["TRACKER_MAX_RUNTIME"])
+    for name in ("TRACKER_RECRAWL_AFTER", "TRACKER_MAX_RUNTIME"):
+        if settings.get(name):
+            parse_duration(settings[name])
     return settings
 
 
