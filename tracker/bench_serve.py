@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from tracker import db as store
+from tracker.dates import epoch_iso
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +88,6 @@ def _stories(n_articles: int, rng: random.Random) -> Iterator[tuple[int, int, fl
         done += size
 
 
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
 def synthetic_stories(n_articles: int, seed: int) -> Iterator[tuple[tuple, list[tuple]]]:
     """(cluster row, its article rows): stories of 1-30 articles about an actor, verb and subject."""
     rng = random.Random(seed)
@@ -105,7 +102,7 @@ def synthetic_stories(n_articles: int, seed: int) -> Iterator[tuple[tuple, list[
         rows = [_article(article_id + k + 1, story, headline, subject, when, publisher, rng)
                 for k, (when, publisher) in enumerate(zip(times, names))]
         article_id += size
-        yield (story, headline, _iso(times[0]), _iso(times[-1]), size, len(set(names)),
+        yield (story, headline, epoch_iso(times[0]), epoch_iso(times[-1]), size, len(set(names)),
                json.dumps(list(dict.fromkeys(names)))), rows
 
 
@@ -116,8 +113,8 @@ def _article(article_id: int, story: int, headline: str, subject: str, when: flo
     topics = json.dumps(rng.sample(TOPICS, 2))
     domain = publisher.lower().replace(" ", "") + ".example"
     return (article_id, f"https://{domain}/{story}/{article_id}", title, text[:120], text,
-            _iso(when), publisher, domain, rng.choice(LANGUAGES), topics, story, "fetched",
-            _iso(when), 1, _iso(when), _iso(when))
+            epoch_iso(when), publisher, domain, rng.choice(LANGUAGES), topics, story, "fetched",
+            epoch_iso(when), 1, epoch_iso(when), epoch_iso(when))
 
 
 _ARTICLE_INSERT = (

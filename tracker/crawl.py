@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from tracker import db as store
 from tracker.config import PROJECT_ROOT
+from tracker.dates import format_iso
+from tracker.pages import SUCCESS
 from tracker.errors import CrawlError, ExtractionError
 from tracker.policy import RecrawlPolicy, parse_duration
 
@@ -103,11 +105,11 @@ def due_article_ids(db: store.Database, limit: int = 0, recrawl_after: str | Non
     """Articles due: never fetched, or past their next visit (retryable failures back off), or,
     with `recrawl_after`, last fetched longer ago than that. Newest stories first."""
     now = now or datetime.now(timezone.utc)
-    params: list[Any] = [_iso(now)]
+    params: list[Any] = [format_iso(now)]
     extra = ""
     if recrawl_after:
         extra = " OR (last_fetch_at IS NOT NULL AND last_fetch_at <= ? AND status != 'refused')"
-        params.append(_iso(now - parse_duration(recrawl_after)))
+        params.append(format_iso(now - parse_duration(recrawl_after)))
     sql = (f"SELECT id FROM articles WHERE status = 'new' OR next_fetch_at <= ?{extra} "
            "ORDER BY status = 'new' DESC, COALESCE(published, first_seen) DESC, id")
     if limit:
@@ -136,8 +138,6 @@ def load_due_jobs(db_path: str, limit: int = 0, recrawl_after: str | None = None
         db.close()
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- running the crawl in a child process ----------------------------------------------------------
@@ -233,7 +233,7 @@ def _tally(summary: CrawlSummary, attempts: Iterable[tuple[int, str]]) -> int:
     for article_id, outcome in attempts:
         by_article.setdefault(article_id, set()).add(outcome)
     for seen in by_article.values():
-        if seen & {"ok", "unchanged", "not_modified"}:
+        if seen & SUCCESS:
             summary.fetched += 1
         elif "refused" in seen:
             summary.refused += 1

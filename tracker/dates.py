@@ -16,9 +16,9 @@ def to_utc_iso(value: object) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return _format(value)
+        return format_iso(value)
     if isinstance(value, date):  # PyYAML's unquoted 2020-12-07: midnight UTC, as the quoted string
-        return _format(datetime(value.year, value.month, value.day))
+        return format_iso(datetime(value.year, value.month, value.day))
     if isinstance(value, str):
         return _parse_string(value.strip())
     raise BadDate(f"expected a date, got {type(value).__name__} {value!r}")
@@ -32,13 +32,28 @@ def _parse_string(text: str) -> str:
             parsed = date_parser.parse(text)
         except (ValueError, OverflowError) as exc:
             raise BadDate(f"not a date: {text!r}") from exc
-    return _format(parsed)
+    return format_iso(parsed)
 
 
-def _format(moment: datetime) -> str:
+# The one time format stored (UTC, to the second): every module formats through this one.
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_iso(moment: datetime) -> str:
+    """A datetime as the stored format, e.g. "2020-12-07T06:11:00Z" (naive means UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(timezone.utc).strftime(ISO_FORMAT)
+
+
+def now_iso() -> str:
+    """The current UTC time in the stored format."""
+    return format_iso(datetime.now(timezone.utc))
+
+
+def epoch_iso(seconds: float) -> str:
+    """Epoch seconds in the stored format."""
+    return format_iso(datetime.fromtimestamp(seconds, timezone.utc))
 
 
 def parse_iso(value: str | None) -> datetime | None:

@@ -11,13 +11,13 @@ import json
 import logging
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import sqlite_utils
 from sqlite_utils.db import NotFoundError
 
+from tracker.dates import now_iso
 from tracker.errors import TrackerError
 from tracker.urls import Alias
 
@@ -283,9 +283,6 @@ META_FIELDS = ("title", "excerpt", "text", "author", "published", "published_sou
                "updated_source", "publisher", "publisher_domain", "language", "image", "external_id")
 
 
-def now_iso() -> str:
-    """The current UTC time as `YYYY-MM-DDTHH:MM:SSZ` (the one time format stored)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- Opening and shaping ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -35,6 +35,7 @@ import htmldate
 import trafilatura
 from lxml.html import HtmlElement
 
+from tracker.dates import format_iso
 from tracker.errors import ExtractionError, NoTextError, NotHtmlError, PageTooLargeError  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
@@ -461,7 +462,7 @@ def normalise_date(value: Any) -> str | None:
         return _valid_day(*day.groups()) if day else None
     if moment.tzinfo is None:
         return moment.date().isoformat()
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_iso(moment)
 
 
 def _valid_day(year: str, month: str, day: str) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from tracker import db as store
-from tracker.dates import parse_iso
+from tracker.dates import format_iso, parse_iso
 from tracker.errors import ExtractionError, NoTextError, NotHtmlError, PageTooLargeError, UrlError
 from tracker.policy import RecrawlPolicy
 from tracker.urls import Alias, is_amp, make_alias, same_site
@@ -263,7 +263,7 @@ def _update_status(db: store.Database, article_id: int, page: PageResult, outcom
     db.conn.execute(
         f"UPDATE articles SET status = ?, fetch_count = fetch_count + 1, fail_count = ?, "
         f"last_fetch_at = ?, next_fetch_at = ?, last_error = ?{sets[0]} WHERE id = ?",
-        [new_status, fail_count, page.requested_at, _iso(next_at), error, *sets[1], article_id])
+        [new_status, fail_count, page.requested_at, format_iso(next_at), error, *sets[1], article_id])
 
 
 def _status_sets(page: PageResult, outcome: str) -> tuple[str, list[Any]]:
@@ -290,5 +290,3 @@ def _retry_after(page: PageResult) -> float | None:
         return None
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -23,6 +23,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from tracker import __version__
+from tracker.dates import now_iso
 from tracker.errors import TrackerError
 from tracker.pages import PageResult, outcome_for_status
 
@@ -127,7 +128,7 @@ def _extra_fields(page: PageResult) -> dict[str, str]:
 
 
 def _warc_date(iso: str) -> str:
-    return iso if iso.endswith("Z") else datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso if iso.endswith("Z") else now_iso()
 
 
 def iter_warc_pages(path: str | os.PathLike[str]) -> Iterator[PageResult]:
