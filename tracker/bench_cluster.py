@@ -1,9 +1,12 @@
 """`tracker bench cluster`: clustering quality against human story labels, and speed at scale.
 
 In-domain quality: the seed-stories labels (`../shared/corpora/seed-stories/`): every shared seed
-(`../shared/seeds`) is loaded into a scratch database and clustered from its metadata (title,
-excerpt, URL slug; no crawl), and the 468 labelled articles are scored. The 20 largest stories of
-the whole set are printed with three titles each: a topic blob shows at a glance.
+(`../shared/seeds`) is loaded into a scratch database, tagged by the privacy lens with the shipped
+taxonomy (`tracker run` tags before it clusters, and clustering keeps apart sides whose companies,
+regulators, actions or jurisdictions differ, so the bench does too), and clustered from its metadata
+(title, excerpt, URL slug; no crawl); the 468 labelled articles are scored, with the tags and,
+for comparison, without them. The 20 largest stories of the whole set (with tags) are printed with
+three titles each: a topic blob shows at a glance.
 
 Quality on general news: the UCI News Aggregator sample (`../shared/corpora/uci-news-sample/`), shuffled with a fixed
 seed and cut in two: the defaults of `ClusterOptions` were chosen on the *tune* half, the *held-out*
@@ -28,7 +31,7 @@ import random
 import resource
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -127,15 +130,18 @@ def quality_report(options: ClusterOptions | None = None) -> dict[str, Scores]:
 class SeedStories:
     """The seed-stories figures and the largest stories found on all shared seeds."""
 
-    scores: Scores
+    scores: Scores  # clustered with the lens's tags, as `tracker run` clusters
+    untagged: Scores  # the same articles clustered without them (`use_tags` off)
     articles: int
     largest: list[tuple[int, int, list[str]]]  # (articles, publishers, first three titles)
 
 
 def load_seed_set(seeds: Path = SEEDS, labels: Path = SEED_LABELS) -> tuple[list[Item], dict[int, str]]:
-    """All shared seeds as Items (through a scratch database, as `tracker seeds load` stores them),
-    and the story label of each labelled article, matched by URL as `tracker` matches aliases."""
+    """All shared seeds as Items (through a scratch database, as `tracker seeds load` stores them,
+    tagged as `tracker run` tags them before clustering), and the story label of each labelled
+    article, matched by URL as `tracker` matches aliases."""
     from tracker.db import find_article_ids, open_db
+    from tracker.lens.stage import tag_articles
     from tracker.seeds import load_seeds
     from tracker.stories import load_items
     from tracker.urls import make_alias
@@ -144,6 +150,7 @@ def load_seed_set(seeds: Path = SEEDS, labels: Path = SEED_LABELS) -> tuple[list
         raise TrackerError(f"{labels}: seed-stories labels or {seeds} not found")
     db = open_db(":memory:")
     load_seeds(db, [str(seeds)])
+    tag_articles(db)  # the shipped taxonomy, as in `tracker run`
     truth: dict[int, str] = {}
     with labels.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -155,8 +162,11 @@ def load_seed_set(seeds: Path = SEEDS, labels: Path = SEED_LABELS) -> tuple[list
 
 
 def seed_stories_report(options: ClusterOptions | None = None, top: int = 20) -> SeedStories:
-    """Cluster every shared seed, score the labelled ones, and list the `top` largest stories."""
+    """Cluster every shared seed, score the labelled ones (with the lens's tags and without), and
+    list the `top` largest stories found with the tags."""
     items, truth = load_seed_set()
+    options = options or ClusterOptions()
+    untagged = {a.item_id: a.leader for a in cluster_items(items, replace(options, use_tags=False))}
     leaders = {a.item_id: a.leader for a in cluster_items(items, options)}
     by_id = {item.id: item for item in items}
     groups: dict[int, list[Item]] = defaultdict(list)
@@ -166,7 +176,7 @@ def seed_stories_report(options: ClusterOptions | None = None, top: int = 20) ->
     listed = [(len(g), len({i.publisher for i in g if i.publisher}),
                [i.title for i in sorted(g, key=lambda i: (i.time, i.id))[:3]]) for g in largest]
     scores = score({i: leaders[i] for i in truth}, truth)
-    return SeedStories(scores, len(items), listed)
+    return SeedStories(scores, score({i: untagged[i] for i in truth}, truth), len(items), listed)
 
 
 # --- Scale ---------------------------------------------------------------------------------------
@@ -254,10 +264,11 @@ def report_lines(scale: int = 0) -> list[str]:
              f"{'pair-P':>6} {'pair-R':>6} {'pair-F1':>7}"]
     seeds = seed_stories_report()
     lines.append(_score_line("seed-stories", seeds.scores))
+    lines.append(_score_line("  without tags", seeds.untagged))
     for name, s in quality_report().items():
         lines.append(_score_line(f"UCI {name}", s))
-    lines += ["", "seed-stories: all shared seeds clustered from title, excerpt and URL slug; the "
-              f"{seeds.scores.n} labelled articles scored.", "UCI sample: titles + publishers + URLs; random "
+    lines += ["", "seed-stories: all shared seeds tagged by the lens (as `tracker run` does) and clustered "
+              f"from title, excerpt and URL slug; the {seeds.scores.n} labelled articles scored.", "UCI sample: titles + publishers + URLs; random "
               f"times within 36 h; split seed {SPLIT_SEED}; defaults chosen on the tune half.", "",
               f"The {len(seeds.largest)} largest stories of all {seeds.articles} shared-seed articles:"]
     for rank, (size, publishers, titles) in enumerate(seeds.largest, 1):
