@@ -156,6 +156,41 @@ def test_a_chain_through_a_topic_is_not_followed() -> None:
     assert [a.leader for a in cluster_items(items)] == [1, 1, 1, 4]
 
 
+def test_one_outlets_template_is_no_evidence_but_its_follow_up_joins_a_shared_story() -> None:
+    title = "{t} Market 2020 Industry Outlook, Comprehensive Insights, Growth by Top Companies"
+    body = ("Qyrell Research of Albany publishes its {t} market report: Comprehensive Insights on the {t} "
+            "industry, segmented by region, with forecasts to 2026.")
+    reports = [Item(i + 1, i * 600.0, title.format(t=t), body.format(t=t.lower()), "MarketWire")
+               for i, t in enumerate(["Drone Delivery", "Smart Mirror", "Seaweed Packaging"])]
+    # the same seven marks in each report are the outlet's boilerplate, not one event
+    assert [a.leader for a in cluster_items(reports, ClusterOptions(own_outlet_weight=1.0))] == [1, 1, 1]
+    assert [a.leader for a in cluster_items(reports)] == [1, 2, 3]
+    story = [Item(1, 0, "Albany regulators fine Qyrell over drone delivery records",
+                  "New York regulators fined Qyrell, the Albany drone delivery start-up, for keeping "
+                  "customers' flight records.", "Herald"),
+             Item(2, 600, "Qyrell fined for keeping drone delivery flight records",
+                  "Qyrell, an Albany start-up delivering parcels by drone, was fined by state regulators over "
+                  "flight records.", "Daily"),
+             Item(3, 1200, "Qyrell to appeal Albany fine over drone flight records",
+                  "Qyrell said it will appeal the fine over the flight records its drone delivery service kept "
+                  "in Albany.", "Herald")]
+    assert [a.leader for a in cluster_items(story)] == [1, 1, 1]  # the Herald's follow-up: Daily's marks
+
+
+def test_a_mark_in_every_original_asks_fewer_shared_marks() -> None:
+    first = [Item(1, 0, "Southern Coop trials Facewatch cameras in its stores",
+                  "Southern Coop has teamed up with startup Facewatch to trial cameras.", "Computing"),
+             Item(2, 600, "Privacy groups alarmed at Southern's camera trial",
+                  "Groups are alarmed that the cooperative Southern filmed shoppers in stores.", "Infosec")]
+    late = Item(3, 1200, "Retailer Southern answers campaigners",
+                "The international grocer offered reassurance about Facewatch, saying thefts and violence against "
+                "staff fell sharply across its Hampshire branches last winter.", "Grocer")
+    items = first + [late]
+    # it shares 1.5 marks on average, short of two: enough only because "southern" is in every original
+    assert [a.leader for a in cluster_items(items)] == [1, 1, 1]
+    assert [a.leader for a in cluster_items(items, ClusterOptions(unanimous_share=0.5))] == [1, 1, 3]
+
+
 def test_differing_tags_keep_stories_apart_and_missing_tags_change_nothing() -> None:
     body = "Clearview AI, the facial recognition company, must pay over its database of scraped photos."
     uk = Item(1, 0, "Clearview AI must pay over scraped photos database", body,

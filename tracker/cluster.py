@@ -44,7 +44,9 @@ How it works (one pass over the items in time order, `(time, id)`):
   open stories (the collection's subject, "AI" in AI news). A join needs a mark that more than
   half the cluster's originals carry (`dominance`: this stops chaining, A like B, B like C, A
   unlike C) and, on average over the originals, `min_shared` shared marks (or `evidence_share` of
-  those it could share): one shared verb, name or number is a coincidence. An item whose mean
+  those it could share; `unanimous_share` when a mark it carries is in every original): one
+  shared verb, name or number is a coincidence. Marks shared with the item's own outlet's
+  articles count `own_outlet_weight` (nothing: an outlet's template is no evidence). An item whose mean
   similarity to the originals reaches `telling_similarity` needs no more (unless every original
   is from its own outlet, whose template makes its articles alike); an item with fewer than
   `min_marks` marks (a bare headline) has too little text to judge, and similarity alone decides.
@@ -81,7 +83,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from rapidfuzz import fuzz, process
 from wordfreq import available_languages, zipf_frequency
 
-from tracker.evidence import Evidence, linkage, support, tags_by_kind, tags_conflict
+from tracker.evidence import Evidence, linkage, one_outlet, support, tags_by_kind, tags_conflict
 
 DAY = 86400.0
 
@@ -112,7 +114,7 @@ class ClusterOptions:
     """Every knob of the clustering, in one frozen object. The two similarity thresholds were chosen
     on the tune half of the UCI sample (`tracker bench cluster`), among the settings under which the
     given seed comes out as its three stories (threshold 0.15 to 0.2). The evidence settings are
-    round values with a stated meaning (Zipf 4, two marks, half the originals), checked on the
+    round values with a stated meaning (Zipf 4, two marks or half of them, half the originals), checked on the
     seed-stories labels at their neighbours rather than fitted to them."""
 
     threshold: float = 0.18
@@ -139,9 +141,11 @@ class ClusterOptions:
     name_rarity: float = 4.5  # a name written with a capital counts at least this rare
     min_marks: int = 3  # an item with fewer marks has too little text to judge: similarity decides
     min_shared: float = 2.0  # marks shared with the cluster's originals, on average...
-    evidence_share: float = 0.3  # ...or this share of those it could share, if fewer
+    evidence_share: float = 0.5  # ...or this share of those it could share, if fewer
     dominance: float = 0.5  # the item shares a mark that more than half the originals carry
     telling_similarity: float = 0.3  # so alike that the words themselves are the evidence
+    own_outlet_weight: float = 0.0  # a mark shared only with the item's own outlet: its template
+    unanimous_share: float = 0.3  # enough shared marks when one of them is in every original
     use_tags: bool = True  # differing companies, regulators, actions, jurisdictions keep apart
 
 
@@ -480,13 +484,13 @@ class Clusterer:
                 return None
             cluster = self._open[leader]
             mean = similarity * math.sqrt(cluster.norm2) / cluster.size  # to each original, on average
-            if self._supported(cluster, item, features.marks, mean):
+            if self._supported(cluster, item, features, mean):
                 return cluster
         return None
 
-    def _supported(self, cluster: _Cluster, item: Item, marks: frozenset[str], similarity: float) -> bool:
+    def _supported(self, cluster: _Cluster, item: Item, features: _Features, similarity: float) -> bool:
         """Evidence that the item reports the cluster's event (see tracker/evidence.py)."""
-        evidence, options = cluster.evidence, self.options
+        evidence, options, marks = cluster.evidence, self.options, features.marks
         if options.use_tags and item.tags and tags_conflict(tags_by_kind(item.tags), evidence.tags):
             return False
         if len(marks) < options.min_marks:
@@ -494,8 +498,11 @@ class Clusterer:
         if similarity >= options.telling_similarity and evidence.publishers != {item.publisher}:
             return True  # (one outlet's own template makes its articles alike: not evidence)
         available = min(len(marks), evidence.marks_per_original())
+        shared = support(marks, evidence, item.publisher, options.own_outlet_weight)
+        if evidence.size > 1 and evidence.unanimous(marks) and shared >= options.unanimous_share * available:
+            return True
         needed = min(options.min_shared, options.evidence_share * available)
-        return evidence.dominant(marks, options.dominance) and support(marks, evidence) >= needed
+        return evidence.dominant(marks, options.dominance) and shared >= needed
 
     def _candidates(self, vector: dict[str, float]) -> set[int]:
         found: set[int] = set()
@@ -548,10 +555,12 @@ class Clusterer:
             return False
         options = self.options
         available = min(ea.marks_per_original(), eb.marks_per_original())
-        if available < options.min_marks or similarity >= options.telling_similarity:
+        if available < options.min_marks:
             return True
+        if similarity >= options.telling_similarity and not one_outlet(ea, eb):
+            return True  # (as for a join: one outlet's template is no evidence)
         needed = min(options.min_shared, options.evidence_share * available)
-        return ea.shares_theme(eb, options.dominance) and linkage(ea, eb) >= needed
+        return ea.shares_theme(eb, options.dominance) and linkage(ea, eb, options.own_outlet_weight) >= needed
 
     def _mergeable(self, a: _Cluster, b: _Cluster) -> bool:
         if b.pinned or not b.size or a.script != b.script:

@@ -11,12 +11,19 @@ capital. Numbers are never marks.
   what stops chaining through a topic (A like B, B like C, A unlike C): C shares a mark with B
   only, which is not a theme of {A, B}. A merge needs a mark that is a theme on both sides.
 * **Enough shared marks, on average.** The mean, over the cluster's originals, of the marks the item
-  shares with each (average linkage in the space of evidence) reaches two, or 0.3 of the marks the
+  shares with each (average linkage in the space of evidence) reaches two, or half the marks the
   item and a typical original carry if that is fewer: one shared verb, name or number is a
-  coincidence. A merge uses the mean over all cross pairs.
+  coincidence. When a mark the item carries is in *every* original of a cluster of two or more (a
+  theme that holds without exception) 0.3 of them is enough. A merge uses the mean over all cross
+  pairs.
+* **One outlet's template is no evidence.** Marks the item shares with originals from its own
+  outlet do not count towards the mean (`own_outlet_weight`): an outlet's reports share its
+  boilerplate ("Industry Outlook, Comprehensive Insights", the agency's name and city), whatever
+  event each reports; its follow-ups to a story of several outlets still share the others' marks.
 * **Words that are evidence themselves.** An item whose mean similarity to the cluster's originals
   reaches `telling_similarity` shares so much weighted vocabulary that no more is asked, unless
-  all the originals come from the item's own outlet (its template makes its pages alike).
+  all the originals come from the item's own outlet (its template makes its pages alike); the same
+  holds for a merge of two clusters that are one outlet's on both sides.
 * **Too little text to judge.** An item with fewer than `min_marks` marks (a bare headline in
   common words) carries no evidence either way: similarity alone decides, as before.
 * **Tags.** When the privacy lens has tagged articles ("company:clearview-ai", "action:fine"), two
@@ -42,11 +49,13 @@ class Evidence:
     counts: Counter[str] = field(default_factory=Counter)  # mark -> originals that carry it
     tags: dict[str, set[str]] = field(default_factory=dict)  # kind -> tags any original carries
     publishers: set[str] = field(default_factory=set)
+    by_publisher: dict[str, Counter[str]] = field(default_factory=dict)  # outlet -> its marks' counts
 
     def add(self, marks: Iterable[str], tags: Iterable[str], publisher: str = "") -> None:
         """Count one more original."""
         marks = set(marks)
         self.publishers.add(publisher)
+        self.by_publisher.setdefault(publisher, Counter()).update(marks)
         self.size += 1
         self.total += len(marks)
         self.counts.update(marks)
@@ -59,6 +68,8 @@ class Evidence:
         self.total += other.total
         self.counts.update(other.counts)
         self.publishers |= other.publishers
+        for publisher, counts in other.by_publisher.items():
+            self.by_publisher.setdefault(publisher, Counter()).update(counts)
         for kind, values in other.tags.items():
             self.tags.setdefault(kind, set()).update(values)
 
@@ -70,25 +81,50 @@ class Evidence:
         """True when one of `marks` is carried by more than `share` of the originals."""
         return any(self.counts.get(mark, 0) > share * self.size for mark in marks)
 
+    def unanimous(self, marks: Iterable[str]) -> bool:
+        """True when one of `marks` is carried by every original."""
+        return any(self.counts.get(mark, 0) >= self.size for mark in marks)
+
     def shares_theme(self, other: Evidence, share: float) -> bool:
         """True when one mark is carried by more than `share` of the originals on both sides."""
         return any(n > share * self.size and other.counts.get(mark, 0) > share * other.size
                    for mark, n in self.counts.items())
 
 
-def support(marks: Iterable[str], evidence: Evidence) -> float:
-    """Mean number of marks an item shares with each original of the cluster."""
+def support(marks: Iterable[str], evidence: Evidence, publisher: str = "", own_weight: float = 1.0) -> float:
+    """Mean number of marks an item shares with each original of the cluster; a mark shared with an
+    original of the item's own outlet counts `own_weight` (one outlet's reports share its template;
+    an item that names no outlet has none known)."""
     if not evidence.size:
         return 0.0
-    return sum(evidence.counts.get(mark, 0) for mark in marks) / evidence.size
+    marks = set(marks)
+    total = sum(evidence.counts.get(mark, 0) for mark in marks)
+    own = evidence.by_publisher.get(publisher) if publisher and own_weight != 1.0 else None
+    if own:
+        total -= (1.0 - own_weight) * sum(own.get(mark, 0) for mark in marks)
+    return total / evidence.size
 
 
-def linkage(a: Evidence, b: Evidence) -> float:
-    """Mean number of marks shared by a pair of originals, one from each cluster."""
+def one_outlet(a: Evidence, b: Evidence) -> bool:
+    """True when every original on both sides comes from one named outlet."""
+    return len(a.publishers) == 1 and a.publishers == b.publishers and "" not in a.publishers
+
+
+def linkage(a: Evidence, b: Evidence, own_weight: float = 1.0) -> float:
+    """Mean number of marks shared by a pair of originals, one from each cluster; a pair from one
+    outlet counts its shared marks `own_weight` (as in `support`)."""
     if not a.size or not b.size:
         return 0.0
-    small, large = sorted((a.counts, b.counts), key=len)
-    return sum(n * large.get(mark, 0) for mark, n in small.items()) / (a.size * b.size)
+    total = float(_shared(a.counts, b.counts))
+    if own_weight != 1.0:
+        for publisher in a.publishers & b.publishers - {""}:  # (no outlet named: no template known)
+            total -= (1.0 - own_weight) * _shared(a.by_publisher[publisher], b.by_publisher[publisher])
+    return total / (a.size * b.size)
+
+
+def _shared(a: Counter[str], b: Counter[str]) -> int:
+    small, large = sorted((a, b), key=len)
+    return sum(n * large.get(mark, 0) for mark, n in small.items())
 
 
 def tags_conflict(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
