@@ -268,7 +268,8 @@ def report_lines(scale: int = 0) -> list[str]:
     for name, s in quality_report().items():
         lines.append(_score_line(f"UCI {name}", s))
     lines += ["", "seed-stories: all shared seeds tagged by the lens (as `tracker run` does) and clustered "
-              f"from title, excerpt and URL slug; the {seeds.scores.n} labelled articles scored.", "UCI sample: titles + publishers + URLs; random "
+              f"from title, excerpt and URL slug; the {seeds.scores.n} labelled articles scored.",
+              "UCI sample: titles + publishers + URLs; random "
               f"times within 36 h; split seed {SPLIT_SEED}; defaults chosen on the tune half.", "",
               f"The {len(seeds.largest)} largest stories of all {seeds.articles} shared-seed articles:"]
     for rank, (size, publishers, titles) in enumerate(seeds.largest, 1):

@@ -98,7 +98,7 @@ def support(marks: Iterable[str], evidence: Evidence, publisher: str = "", own_w
     if not evidence.size:
         return 0.0
     marks = set(marks)
-    total = sum(evidence.counts.get(mark, 0) for mark in marks)
+    total = float(sum(evidence.counts.get(mark, 0) for mark in marks))
     own = evidence.by_publisher.get(publisher) if publisher and own_weight != 1.0 else None
     if own:
         total -= (1.0 - own_weight) * sum(own.get(mark, 0) for mark in marks)
