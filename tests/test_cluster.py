@@ -165,6 +165,8 @@ def test_one_outlets_template_is_no_evidence_but_its_follow_up_joins_a_shared_st
     # the same seven marks in each report are the outlet's boilerplate, not one event
     assert [a.leader for a in cluster_items(reports, ClusterOptions(own_outlet_weight=1.0))] == [1, 1, 1]
     assert [a.leader for a in cluster_items(reports)] == [1, 2, 3]
+    copy = Item(4, 1900, reports[1].title, reports[1].body, "MarketWire")  # its own page under a second URL
+    assert [(a.leader, a.duplicate_of) for a in cluster_items(reports + [copy])][-1] == (2, 2)
     story = [Item(1, 0, "Albany regulators fine Qyrell over drone delivery records",
                   "New York regulators fined Qyrell, the Albany drone delivery start-up, for keeping "
                   "customers' flight records.", "Herald"),

@@ -146,6 +146,7 @@ class ClusterOptions:
     telling_similarity: float = 0.3  # so alike that the words themselves are the evidence
     own_outlet_weight: float = 0.0  # a mark shared only with the item's own outlet: its template
     unanimous_share: float = 0.3  # enough shared marks when one of them is in every original
+    copy_similarity: float = 0.9  # so alike it is the same text: evidence even within one outlet
     use_tags: bool = True  # differing companies, regulators, actions, jurisdictions keep apart
 
 
@@ -497,6 +498,8 @@ class Clusterer:
             return True
         if similarity >= options.telling_similarity and evidence.publishers != {item.publisher}:
             return True  # (one outlet's own template makes its articles alike: not evidence)
+        if similarity >= options.copy_similarity:
+            return True  # the same text again, from any outlet: a copy (found as a duplicate on joining)
         available = min(len(marks), evidence.marks_per_original())
         shared = support(marks, evidence, item.publisher, options.own_outlet_weight)
         if evidence.size > 1 and evidence.unanimous(marks) and shared >= options.unanimous_share * available:
@@ -557,8 +560,8 @@ class Clusterer:
         available = min(ea.marks_per_original(), eb.marks_per_original())
         if available < options.min_marks:
             return True
-        if similarity >= options.telling_similarity and not one_outlet(ea, eb):
-            return True  # (as for a join: one outlet's template is no evidence)
+        if similarity >= options.telling_similarity and not one_outlet(ea, eb) or similarity >= options.copy_similarity:
+            return True  # (as for a join: one outlet's template is no evidence, its copies are)
         needed = min(options.min_shared, options.evidence_share * available)
         return ea.shares_theme(eb, options.dominance) and linkage(ea, eb, options.own_outlet_weight) >= needed
 

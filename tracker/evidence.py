@@ -23,7 +23,8 @@ capital. Numbers are never marks.
 * **Words that are evidence themselves.** An item whose mean similarity to the cluster's originals
   reaches `telling_similarity` shares so much weighted vocabulary that no more is asked, unless
   all the originals come from the item's own outlet (its template makes its pages alike); the same
-  holds for a merge of two clusters that are one outlet's on both sides.
+  holds for a merge of two clusters that are one outlet's on both sides. Only a copy (similarity
+  `copy_similarity`, the outlet's page under a second URL) passes within one outlet.
 * **Too little text to judge.** An item with fewer than `min_marks` marks (a bare headline in
   common words) carries no evidence either way: similarity alone decides, as before.
 * **Tags.** When the privacy lens has tagged articles ("company:clearview-ai", "action:fine"), two
