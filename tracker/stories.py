@@ -36,6 +36,7 @@ from typing import Any, Iterable, Iterator
 from tracker import db as store
 from tracker.cluster import (Assignment, Clusterer, ClusterOptions, Item, fingerprint, lookback_seconds,
                              merge_roots, pick_headline)
+from tracker.dates import epoch_iso
 from tracker.errors import TrackerError
 
 logger = logging.getLogger(__name__)
@@ -81,11 +82,6 @@ def to_epoch(value: str | None) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
-
-
-def to_iso(seconds: float) -> str:
-    """Seconds since the epoch as the stored ISO form."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _rows(db: store.Database, where: str = "", params: Iterable[Any] = ()) -> Iterator[_Row]:
@@ -354,7 +350,7 @@ def _aggregate(members: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     titles = [t for t, _, _, dup in members if t and dup is None] or [t for t, *_ in members if t]
     publishers = list(dict.fromkeys(p for _, p, _, _ in members if p))
     times = [float(s or 0) for _, _, s, _ in members]
-    return (pick_headline(titles), to_iso(min(times)), to_iso(max(times)), len(members),
+    return (pick_headline(titles), epoch_iso(min(times)), epoch_iso(max(times)), len(members),
             len(publishers), json.dumps(publishers, ensure_ascii=False))
 
 
