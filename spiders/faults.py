@@ -35,7 +35,7 @@ from twisted.internet import error as tx_error
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
-from tracker.policy import parse_duration
+from tracker.crawl.policy import parse_duration
 
 logger = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from typing import Any
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
-from tracker.db import Database, open_db
+from tracker.store import Database, open_db
 from tracker.errors import ExtractionError
-from tracker.extract import ExtractOptions, ExtractorPool
-from tracker.pages import PageResult, save_page
-from tracker.policy import RecrawlPolicy, policy_from_settings
-from tracker.warc import WarcArchive
+from tracker.extract.page import ExtractOptions, ExtractorPool
+from tracker.crawl.pages import PageResult, save_page
+from tracker.crawl.policy import RecrawlPolicy, policy_from_settings
+from tracker.crawl.warc import WarcArchive
 
 logger = logging.getLogger(__name__)
 

@@ -38,12 +38,12 @@ from twisted.python.failure import Failure
 
 from spiders.articles import ArticleSpider
 from spiders.pipelines import ExtractSavePipeline
-from tracker.crawl import CrawlJob
-from tracker.db import now_iso
-from tracker.distributed import consumer_name, decode_job, encode_result, open_queue
-from tracker.extract import ExtractorPool
-from tracker.pages import PageResult
-from tracker.queue import HostPolicy, Lease, QueueClosed, RedisQueue
+from tracker.crawl.run import CrawlJob
+from tracker.store import now_iso
+from tracker.crawl.distributed import consumer_name, decode_job, encode_result, open_queue
+from tracker.extract.page import ExtractorPool
+from tracker.crawl.pages import PageResult
+from tracker.crawl.queue import HostPolicy, Lease, QueueClosed, RedisQueue
 
 logger = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ class ExtractSendPipeline(ExtractSavePipeline):
 
 class SharedHostSlotMiddleware:
     """Per-host politeness across every worker: a slot in Redis before each request (see
-    tracker/queue.py, acquire_host). The delay is the largest of DOWNLOAD_DELAY, the host's
+    tracker/crawl/queue.py, acquire_host). The delay is the largest of DOWNLOAD_DELAY, the host's
     robots.txt Crawl-delay and the shared AutoThrottle delay; a host with a delay gets one request
     at a time across the cluster, the delay counted from the end of the previous one too (a grant
     is only the right to send: a busy worker may send a little later, and the host must still see

@@ -107,7 +107,7 @@ TRACKER_LIMIT = 0  # 0: every due article
 TRACKER_RECRAWL_AFTER = ""  # e.g. 6h: also revisit articles fetched longer ago than this
 TRACKER_RUN_ID = 0
 
-# Distributed crawl (`tracker crawl --redis URL`: this process is a worker; see tracker/queue.py).
+# Distributed crawl (`tracker crawl --redis URL`: this process is a worker; see tracker/crawl/queue.py).
 TRACKER_REDIS_URL = ""  # empty: the single-machine crawl
 TRACKER_REDIS_PREFIX = "tracker"  # key prefix: two trackers can share one Redis
 TRACKER_LEASE_SECONDS = 300.0  # a job not renewed this long (its worker died) goes to another worker

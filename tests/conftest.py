@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from tests.newssite_fixture import fresh_newssite, newssite  # noqa: F401
 from tracker.config import DB_ENV, PROJECT_ROOT
-from tracker.db import Database, open_db
+from tracker.store import Database, open_db
 
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
 

@@ -1,11 +1,11 @@
-"""The in-memory clustering (tracker/cluster.py) and the benchmark's scoring."""
+"""The in-memory clustering (tracker/stories/cluster.py) and the benchmark's scoring."""
 
 from __future__ import annotations
 
 import pytest
 
-from tracker.bench_cluster import score, split, synthetic_items, UCI_CSV
-from tracker.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, name_terms,
+from tracker.bench.cluster import score, split, synthetic_items, UCI_CSV
+from tracker.stories.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, name_terms,
                              pick_headline, script_of, specificity, tokenize, url_terms)
 
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import query
-from tracker.db import open_db
-from tracker.pages import PageResult, save_page
-from tracker.policy import RecrawlPolicy, parse_duration
+from tracker.store import open_db
+from tracker.crawl.pages import PageResult, save_page
+from tracker.crawl.policy import RecrawlPolicy, parse_duration
 from tracker.errors import ConfigError
 
 FAST = ["-s", "TRACKER_ALLOWED_NETWORKS=127.0.0.0/8", "-s", "DOWNLOAD_DELAY=0",
@@ -276,7 +276,7 @@ def test_failed_revisit_keeps_earlier_text(db: Any) -> None:
     from tracker.urls import make_alias
 
     alias = make_alias("https://example.org/news/a.html")
-    from tracker.db import resolve_article
+    from tracker.store import resolve_article
 
     article_id, _ = resolve_article(db, [alias], alias.url, {"title": "A"}, "seed")
     policy = RecrawlPolicy()
@@ -379,7 +379,7 @@ def test_same_page_under_two_urls_is_marked_duplicate_by_cluster(crawled: dict[s
 
 
 def test_warc_files_rotate_by_size_and_read_back(tmp_path: Path) -> None:
-    from tracker.warc import WarcArchive, iter_warc_pages
+    from tracker.crawl.warc import WarcArchive, iter_warc_pages
 
     archive = WarcArchive(tmp_path / "warc", max_bytes=8_000)
     body = ("<html><body>" + os.urandom(6000).hex() + "</body></html>").encode()  # incompressible
@@ -434,7 +434,7 @@ def test_fts_follows_text_edits_and_ignores_other_columns(db: Any) -> None:
 
 
 def test_fts_stays_in_sync_through_crawl_saves_and_merges(db: Any) -> None:
-    from tracker.db import merge_articles, resolve_article
+    from tracker.store import merge_articles, resolve_article
     from tracker.urls import make_alias
 
     class Extracted:
@@ -527,7 +527,7 @@ def test_address_check_caches_lookups_per_host_but_not_failures(monkeypatch: pyt
 
 
 def test_worker_server_started_early_serves_later_pools() -> None:
-    from tracker.extract import ExtractorPool, start_worker_server
+    from tracker.extract.page import ExtractorPool, start_worker_server
 
     start_worker_server()
     start_worker_server()  # idempotent

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from tracker.csvsafe import CsvStreamNeutraliser, neutralise_cell
+from tracker.serve.csvsafe import CsvStreamNeutraliser, neutralise_cell
 
 
 @pytest.mark.parametrize("value, safe", [

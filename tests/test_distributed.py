@@ -19,13 +19,13 @@ import pytest
 
 from tests.conftest import query
 from tests.redis_fixture import RedisServer, free_port, redis_server  # noqa: F401
-from tracker.db import open_db
-from tracker.distributed import (IngestOptions, IngestSummary, encode_result, enqueue_due, ingest_results,
+from tracker.store import open_db
+from tracker.crawl.distributed import (IngestOptions, IngestSummary, encode_result, enqueue_due, ingest_results,
                                  open_queue, save_batch)
-from tracker.extract import Extraction
-from tracker.pages import PageResult
-from tracker.policy import RecrawlPolicy
-from tracker.queue import QueueCounts
+from tracker.extract.page import Extraction
+from tracker.crawl.pages import PageResult
+from tracker.crawl.policy import RecrawlPolicy
+from tracker.crawl.queue import QueueCounts
 
 WORKER = {"TRACKER_ALLOWED_NETWORKS": "127.0.0.0/8", "DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False",
           "TRACKER_RETRY_BACKOFF_BASE": "0.05", "DOWNLOAD_TIMEOUT": "5", "TRACKER_EXTRACT_WORKERS": "1",
@@ -224,7 +224,7 @@ def test_results_committed_but_not_acknowledged_are_not_saved_again(
         redis_server: RedisServer, tmp_path: Path) -> None:
     """The writer dies between its SQLite commit and its XACK: the next writer skips those."""
     db = open_db(tmp_path / "tracker.db")
-    from tracker.db import resolve_article, transaction
+    from tracker.store import resolve_article, transaction
     from tracker.urls import make_alias
 
     with transaction(db):
@@ -359,7 +359,7 @@ def test_a_job_handed_out_too_often_is_recorded_as_failed_not_fetched(
 
 def test_a_result_crosses_the_wire_whole() -> None:
     """encode_result -> JSON -> decode_result gives save_page what the worker had (bar the body)."""
-    from tracker.distributed import decode_result
+    from tracker.crawl.distributed import decode_result
     from tracker.errors import NotHtmlError
 
     job = {"token": "7-abc", "article_id": 7, "run_id": 3}
@@ -383,7 +383,7 @@ def test_a_result_crosses_the_wire_whole() -> None:
 def test_host_slots_hold_concurrency_delay_and_free_a_dead_worker_s_slot(redis_server: RedisServer) -> None:
     """The shared slot itself: two holders at most with concurrency 2, a slot never released (its
     worker killed) freed after `hold`, the Crawl-delay shared and counted from the last response."""
-    from tracker.queue import HostPolicy
+    from tracker.crawl.queue import HostPolicy
 
     queue = open_queue(redis_server.url)
     policy = HostPolicy(concurrency=2, delay=0.0, autothrottle=False, hold=0.5, margin=0.0)

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from tracker.bench_extract import score_texts, shingle_match
+from tracker.bench.extract import score_texts, shingle_match
 from tracker.config import PROJECT_ROOT
 from tracker.errors import ExtractionError, TrackerError
-from tracker.extract import (ExtractionTimeout, ExtractOptions, ExtractorPool, NotHtmlError,
+from tracker.extract.page import (ExtractionTimeout, ExtractOptions, ExtractorPool, NotHtmlError,
                              PageTooLargeError, WARM_UP_PAGE, WorkerCrashedError, drop_title_line,
                              extract_page, merge_split_bodies, normalise_date)
 

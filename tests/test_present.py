@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.present import (ascii_url, fold_duplicates, host_label, is_idn_url, list_text,
+from tracker.serve.present import (ascii_url, fold_duplicates, host_label, is_idn_url, list_text,
                              neighbour_terms)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import query
 from tracker.config import PROJECT_ROOT
-from tracker.db import open_db
+from tracker.store import open_db
 from tracker.job import lock_path, run_lock
 
 FAST = ["-s", "TRACKER_ALLOWED_NETWORKS=127.0.0.0/8", "-s", "DOWNLOAD_DELAY=0",
@@ -170,7 +170,7 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
     exec_start = shlex.split(service["Service"]["ExecStart"])
     assert exec_start[1:3] == ["run", "--max-runtime"] and Path(exec_start[0]).name == "tracker"
     # the run ends (deadline) before the hourly timer's next start and the unit's start timeout
-    from tracker.policy import parse_duration
+    from tracker.crawl.policy import parse_duration
     runtime = parse_duration(exec_start[3])
     assert runtime < parse_duration(service["Service"]["TimeoutStartSec"].replace("min", "m"))
     assert runtime.total_seconds() < 3600 and service["Service"]["KillMode"] == "mixed"
@@ -196,7 +196,7 @@ def test_crontab_line_runs_the_job(tmp_path: Path) -> None:
     (install / ".venv" / "bin" / "tracker").symlink_to(Path(sys.executable).parent / "tracker")
     (install / "data" / "logs").mkdir(parents=True)
     db = open_db(install / "data" / "tracker.db")  # seeds/ of the project, already fetched
-    from tracker.seeds import load_seeds
+    from tracker.seeds.files import load_seeds
 
     load_seeds(db, [PROJECT_ROOT / "seeds"])
     db.conn.execute("UPDATE articles SET status = 'fetched', next_fetch_at = '2999-01-01T00:00:00Z'")

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tracker.search import fts_query, without_empty_searches
+from tracker.serve.search import fts_query, without_empty_searches
 
 DOCS = ["The AI Act passed", "act on AI now", "GDPR fine", "BIPA suit", "facial recognition ban",
         "Meta and Facebook", "data protection fine"]

@@ -26,8 +26,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tracker.db import TABLES, VIEWS, open_db
-from tracker.serve import build_metadata
+from tracker.store import TABLES, VIEWS, open_db
+from tracker.serve.server import build_metadata
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -164,9 +164,9 @@ def get_json(base: str, path: str, **params: Any) -> Any:
 
 def test_metadata_describes_every_table_view_and_analyst_column() -> None:
     tables = build_metadata("tracker")["databases"]["tracker"]["tables"]
-    for name in [*TABLES, *VIEWS]:  # a new table or view needs a line in tracker/datasette/metadata.json
+    for name in [*TABLES, *VIEWS]:  # a new table or view needs a line in tracker/serve/datasette/metadata.json
         assert name in tables and (tables[name].get("description") or tables[name].get("description_html")), (
-            f"describe {name} in tracker/datasette/metadata.json")
+            f"describe {name} in tracker/serve/datasette/metadata.json")
     described = set(tables["articles"]["columns"])
     assert described <= set(TABLES["articles"]["columns"])  # no description of a column that is gone
     assert {"title", "published", "publisher", "language", "topics", "status", "cluster_id",
@@ -493,8 +493,8 @@ def test_sees_writes_made_while_serving(server: str, served_db: Path) -> None:
 
 
 def test_given_seed_stories_served_end_to_end(shared_dir: Path, tmp_path: Path) -> None:
-    from tracker.seeds import load_seeds
-    from tracker.stories import cluster_articles
+    from tracker.seeds.files import load_seeds
+    from tracker.stories.stage import cluster_articles
 
     path = tmp_path / "given.db"
     db = open_db(path)
@@ -743,7 +743,7 @@ def test_serve_refuses_a_base_url_that_is_not_http(served_db: Path) -> None:
 
 
 def test_bench_serve_runs_end_to_end_on_a_small_database(tmp_path: Path) -> None:
-    from tracker.bench_serve import BenchOptions, run_bench
+    from tracker.bench.serve import BenchOptions, run_bench
 
     lines = run_bench(BenchOptions(articles=400, requests=3, db_path=tmp_path / "bench.db"))
     assert lines[0].startswith("built") and "400 articles" in lines[0]

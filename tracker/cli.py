@@ -13,7 +13,7 @@ import click
 from tracker import __version__
 from tracker.config import DB_ENV, resolve_db_path
 from tracker.errors import TrackerError, one_line
-from tracker.export import EXPORTS
+from tracker.serve.export import EXPORTS
 
 
 class TrackerGroup(click.Group):
@@ -51,7 +51,7 @@ def bench() -> None:
 
 
 def _open(db_path: Path, create: bool = True) -> Any:
-    from tracker.db import open_db
+    from tracker.store import open_db
 
     return open_db(db_path, create=create)
 
@@ -74,7 +74,7 @@ def seeds_load(paths: tuple[str, ...], db_path: Path) -> None:
     """Load seed files and folders (recursive) into the database."""
     import time
 
-    from tracker.seeds import load_seeds
+    from tracker.seeds.files import load_seeds
 
     started = time.perf_counter()
     summary = load_seeds(_open(db_path), paths)
@@ -85,7 +85,7 @@ def seeds_load(paths: tuple[str, ...], db_path: Path) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def seeds_check(paths: tuple[str, ...]) -> None:
     """Validate seed files without writing anything."""
-    from tracker.seeds import check_seeds
+    from tracker.seeds.files import check_seeds
 
     _seed_report(check_seeds(paths), None)
 
@@ -107,7 +107,7 @@ def _seed_report(summary: Any, seconds: float | None) -> None:
 @db_option
 def import_cmd(files: tuple[str, ...], db_path: Path) -> None:
     """Import already-extracted articles from JSON Lines files."""
-    from tracker.importer import import_jsonl
+    from tracker.seeds.importer import import_jsonl
 
     summary = import_jsonl(_open(db_path), list(files))
     _print_lines([f"Error: {e}" for e in summary.errors])
@@ -137,7 +137,7 @@ def export_cmd(what: str, fmt: str, output: str, story: int | None, search: str 
                since: str | None, excel: bool, raw: bool, db_path: Path) -> None:
     """Stream the rows of articles, fetches, clusters (one row per article), stories, tags (one row
     per article and tag) or fines (one row per reported amount)."""
-    from tracker.export import ExportOptions, export_rows
+    from tracker.serve.export import ExportOptions, export_rows
 
     database = _open(db_path, create=False)
     options = ExportOptions(story=story, search=search, since=since, raw=raw, excel=excel)
@@ -185,7 +185,7 @@ def tag_cmd(rebuild: bool, taxonomy_path: str | None, workers: int | None, db_pa
 @click.option("--workers", type=int, default=None, help="Tagging processes (default: one per core).")
 def bench_tag_cmd(articles: int, workers: int | None) -> None:
     """Tag N synthetic articles made from the shared seeds' titles and excerpts; articles/s."""
-    from tracker.lens.bench import run_tag_bench
+    from tracker.bench.tag import run_tag_bench
 
     _print_lines(run_tag_bench(articles, workers), err=False)
 
@@ -194,7 +194,7 @@ def bench_tag_cmd(articles: int, workers: int | None) -> None:
 @db_option
 def stats(db_path: Path) -> None:
     """Counts per table and per status."""
-    from tracker.db import status_counts, table_counts
+    from tracker.store import status_counts, table_counts
 
     database = _open(db_path, create=False)
     for table, count in table_counts(database).items():
@@ -214,7 +214,7 @@ def stats(db_path: Path) -> None:
 @db_option
 def serve(host: str, port: int, base_url: str | None, db_path: Path) -> None:
     """Serve the database read-only in Datasette, with the project's metadata and plugins."""
-    from tracker.serve import ServeOptions, serve as run_server
+    from tracker.serve.server import ServeOptions, serve as run_server
 
     run_server(db_path, ServeOptions(host=host, port=port, base_url=base_url))
 
@@ -239,7 +239,7 @@ def _crawl_report(summary: Any) -> None:
 
 def crawl_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The crawl options `tracker crawl` and `tracker run` share, handed on as one `flags`
-    (tracker.crawl.CrawlFlags)."""
+    (tracker.crawl.run.CrawlFlags)."""
 
     @click.option("--limit", type=int, default=0, help="Fetch at most N due articles (0: all).")
     @click.option("--recrawl-after", metavar="DURATION", help="Also revisit articles fetched longer ago (6h, 2d).")
@@ -251,7 +251,7 @@ def crawl_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, limit: int, recrawl_after: str | None, allow_private: bool,
                 max_runtime: str | None, settings: tuple[str, ...], **kwargs: Any) -> Any:
-        from tracker.crawl import CrawlFlags
+        from tracker.crawl.run import CrawlFlags
 
         flags = CrawlFlags(limit, recrawl_after, allow_private, max_runtime,
                            tuple(_parse_settings(settings).items()))
@@ -270,7 +270,7 @@ def crawl_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def crawl(flags: Any, replay: bool, redis_url: str | None, warc_files: tuple[str, ...], db_path: Path) -> None:
     """Fetch, archive and extract every due article (or, with --replay, re-run WARC files;
     with --redis, work for a distributed crawl: WARC files go beside --db, which is not opened)."""
-    from tracker.crawl import RunInterrupted, crawl_settings, replay_warcs, run_crawl
+    from tracker.crawl.run import RunInterrupted, crawl_settings, replay_warcs, run_crawl
 
     if replay != bool(warc_files):
         raise click.UsageError("WARC files go with --replay, and --replay needs WARC files")
@@ -301,7 +301,7 @@ def crawl(flags: Any, replay: bool, redis_url: str | None, warc_files: tuple[str
 
 
 def _work(redis_url: str, options: dict[str, str]) -> None:
-    from tracker.distributed import work
+    from tracker.crawl.distributed import work
     from tracker.progress import configure_logging
 
     configure_logging(True)
@@ -315,7 +315,7 @@ def _work(redis_url: str, options: dict[str, str]) -> None:
 @db_option
 def enqueue(redis_url: str, limit: int, recrawl_after: str | None, db_path: Path) -> None:
     """Push the due articles into the shared queue for `tracker crawl --redis` workers."""
-    from tracker.distributed import enqueue_from
+    from tracker.crawl.distributed import enqueue_from
 
     s = enqueue_from(db_path, redis_url, limit, recrawl_after)
     click.echo(f"{s.due} due: {s.added} enqueued, {s.already} already queued")
@@ -331,7 +331,7 @@ def enqueue(redis_url: str, limit: int, recrawl_after: str | None, db_path: Path
 @db_option
 def ingest(redis_url: str, follow: bool, name: str, batch: int, db_path: Path) -> None:
     """The single writer: save the workers' results into the database (each attempt once)."""
-    from tracker.distributed import IngestOptions, ingest_into
+    from tracker.crawl.distributed import IngestOptions, ingest_into
     from tracker.progress import configure_logging
 
     configure_logging(follow)
@@ -345,7 +345,7 @@ def ingest(redis_url: str, follow: bool, name: str, batch: int, db_path: Path) -
 @db_option
 def import_warc(files: tuple[str, ...], db_path: Path) -> None:
     """Ingest WARC files made elsewhere (every HTML response becomes an article)."""
-    from tracker.crawl import replay_warcs
+    from tracker.crawl.run import replay_warcs
 
     _crawl_report(replay_warcs(_open(db_path), files, create=True))
 
@@ -360,7 +360,7 @@ def import_warc(files: tuple[str, ...], db_path: Path) -> None:
 def cluster_cmd(rebuild: bool, splits: tuple[int, ...], merges: tuple[tuple[int, int], ...],
                 db_path: Path) -> None:
     """Mark duplicates and group articles into stories (incremental; stable ids)."""
-    from tracker.stories import cluster_articles
+    from tracker.stories.stage import cluster_articles
 
     s = cluster_articles(_open(db_path, create=False), rebuild=rebuild, splits=splits, merges=merges)
     click.echo(f"{s.articles} articles ({s.replayed} clustered now): {s.clusters} stories "
@@ -371,7 +371,7 @@ def cluster_cmd(rebuild: bool, splits: tuple[int, ...], merges: tuple[tuple[int,
 @click.option("--scale", type=int, default=0, help="Cluster N synthetic headlines instead (speed, memory).")
 def bench_cluster_cmd(scale: int) -> None:
     """Clustering quality on the UCI sample (B-cubed, pairwise), or speed at --scale N."""
-    from tracker.bench_cluster import report_lines
+    from tracker.bench.cluster import report_lines
 
     _print_lines(report_lines(scale), err=False)
 
@@ -383,7 +383,7 @@ def bench_cluster_cmd(scale: int) -> None:
               help="Database to build or reuse (default: one in the temp folder, kept for reruns).")
 def bench_serve_cmd(articles: int, requests: int, db: str | None) -> None:
     """Latency (p50/p95) of the real Datasette server over N synthetic articles."""
-    from tracker.bench_serve import BenchOptions, run_bench
+    from tracker.bench.serve import BenchOptions, run_bench
 
     options = BenchOptions(articles=articles, requests=requests, db_path=Path(db) if db else None)
     _print_lines(run_bench(options), err=False)
@@ -394,7 +394,7 @@ def bench_serve_cmd(articles: int, requests: int, db: str | None) -> None:
               help="How many times each of the 181 benchmark pages is served (distinct URLs).")
 def bench_crawl_cmd(copies: int) -> None:
     """Crawl real pages from 127.0.0.1 end to end; pages/s against plain trafilatura, peak memory."""
-    from tracker.bench_crawl import run_crawl_bench
+    from tracker.bench.crawl import run_crawl_bench
 
     _print_lines(run_crawl_bench(copies), err=False)
 
@@ -406,7 +406,7 @@ def bench_crawl_cmd(copies: int) -> None:
 @click.option("--concurrency", type=int, default=4, show_default=True, help="Requests at a time per worker.")
 def bench_distributed_cmd(hosts: int, pages: int, latency: float, concurrency: int) -> None:
     """Pages/s of 1, 2 and 4 Redis workers over many loopback hosts, and the writer's items/s."""
-    from tracker.bench_distributed import BenchOptions, run_distributed_bench
+    from tracker.bench.distributed import BenchOptions, run_distributed_bench
 
     _print_lines(run_distributed_bench(BenchOptions(hosts, pages, latency, concurrency)), err=False)
 
@@ -420,7 +420,7 @@ def bench_distributed_cmd(hosts: int, pages: int, latency: float, concurrency: i
               help="Each failed lookup of the outage case takes this long (a DNS server that answers nothing).")
 def bench_outage_cmd(dead_hosts: int, copies: int, dns_seconds: float) -> None:
     """The crawl over all shared seeds with every DNS lookup failing; live pages beside dead hosts."""
-    from tracker.bench_outage import run_outage_bench
+    from tracker.bench.outage import run_outage_bench
 
     _print_lines(run_outage_bench(copies=copies, dead_hosts=dead_hosts, dns_seconds=dns_seconds),
                  err=False)
@@ -432,7 +432,7 @@ def bench_outage_cmd(dead_hosts: int, copies: int, dns_seconds: float) -> None:
 @click.option("--workers", type=int, default=2, show_default=True, help="Pool size for the pooled run (0: skip).")
 def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
     """Extraction F1 (shingles) and pages/s: ours against plain trafilatura, on the benchmark's 181 pages."""
-    from tracker.bench_extract import DEFAULT_CORPUS, run_extract_bench
+    from tracker.bench.extract import DEFAULT_CORPUS, run_extract_bench
 
     for s in run_extract_bench(corpus or DEFAULT_CORPUS, workers):
         click.echo(f"{s.name:28} F1 {s.f1:.3f}  precision {s.precision:.3f}  recall {s.recall:.3f}  "
@@ -449,7 +449,7 @@ def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
 def run_cmd(seed_paths: tuple[str, ...], flags: Any, verbose: bool, redis_url: str | None, db_path: Path) -> None:
     """The scheduled job: load seeds (default: seeds/), crawl what is due, cluster. One at a time."""
     from tracker.config import DEFAULT_SEEDS
-    from tracker.crawl import RunInterrupted, crawl_settings
+    from tracker.crawl.run import RunInterrupted, crawl_settings
     from tracker.job import run_job
     from tracker.progress import configure_logging, progress_bar
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
-from tracker import db as store
+from tracker import store
 from tracker.errors import LockHeldError, TaxonomyError, one_line
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
     TRACKER_MAX_RUNTIME in `crawl_overrides` bounds the whole run: the crawl stops scheduling at
     that time after the run's start, and the run still ends `completed`, with a note. SIGTERM and
     SIGINT mark the run `interrupted` at once and raise RunInterrupted once the crawl has stopped."""
-    from tracker.crawl import RunInterrupted, interruptible
+    from tracker.crawl.run import RunInterrupted, interruptible
 
     started = time.time()
     with run_lock(db_path) as took_over, interruptible():
@@ -184,7 +184,7 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
 def _with_deadline(overrides: dict[str, str], started: float) -> dict[str, str]:
     """TRACKER_MAX_RUNTIME counts from the run's start (seeds included): passed to the crawl as
     the absolute TRACKER_DEADLINE."""
-    from tracker.policy import parse_duration
+    from tracker.crawl.policy import parse_duration
 
     if not overrides.get("TRACKER_MAX_RUNTIME"):
         return overrides
@@ -202,8 +202,8 @@ def _mark_interrupted(db: store.Database, summary: RunSummary, why: str = "inter
 def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.PathLike[str]],
             overrides: dict[str, str], summary: RunSummary, progress: Progress | None,
             log_dir: Path | None, on_interrupt: Callable[[], None]) -> None:
-    from tracker.crawl import crawl_settings, run_crawl
-    from tracker.seeds import load_seeds, require_paths
+    from tracker.crawl.run import crawl_settings, run_crawl
+    from tracker.seeds.files import load_seeds, require_paths
 
     require_paths(seed_paths)
     seeds = load_seeds(db, seed_paths)
@@ -213,7 +213,7 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
     settings = crawl_settings(db_path, overrides=overrides, run_id=summary.run_id)
     log_file = (log_dir or db_path.parent / "logs") / f"crawl-run{summary.run_id}.log"
     if settings.get("TRACKER_REDIS_URL"):  # workers elsewhere crawl; this run enqueues and saves
-        from tracker.distributed import crawl_over_redis
+        from tracker.crawl.distributed import crawl_over_redis
 
         crawl = crawl_over_redis(db, settings, summary.run_id, progress)
     else:
@@ -245,7 +245,7 @@ def _tag(db: store.Database, summary: RunSummary, progress: Progress | None) -> 
 
 
 def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:
-    from tracker.stories import cluster_articles
+    from tracker.stories.stage import cluster_articles
 
     before = dict(db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL"))
     if progress:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from tracker import db as store
+from tracker import store
 from tracker.lens.fines import FineFinder, as_row
 from tracker.lens.matcher import Matcher
 from tracker.lens.relevance import score

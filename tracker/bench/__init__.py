@@ -1,0 +1,1 @@
+"""Benchmarks behind `tracker bench`: one module per subcommand, each prints figures."""

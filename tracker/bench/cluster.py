@@ -1,0 +1,284 @@
+"""`tracker bench cluster`: clustering quality against human story labels, and speed at scale.
+
+In-domain quality: the seed-stories labels (`../shared/corpora/seed-stories/`): every shared seed
+(`../shared/seeds`) is loaded into a scratch database, tagged by the privacy lens with the shipped
+taxonomy (`tracker run` tags before it clusters, and clustering keeps apart sides whose companies,
+regulators, actions or jurisdictions differ, so the bench does too), and clustered from its metadata
+(title, excerpt, URL slug; no crawl); the 468 labelled articles are scored, with the tags and,
+for comparison, without them. The 20 largest stories of the whole set (with tags) are printed with
+three titles each: a topic blob shows at a glance.
+
+Quality on general news: the UCI News Aggregator sample (`../shared/corpora/uci-news-sample/`), shuffled with a fixed
+seed and cut in two: the defaults of `ClusterOptions` were chosen on the *tune* half, the *held-out*
+half is reported beside it. Titles, publishers and URLs only, like imported headlines.
+
+The sample's TIMESTAMP is not a publication time: it is when the aggregator stored each story's
+batch, so every story sits alone in a burst of a few seconds and a time gap of one minute would
+separate the 87 stories perfectly. That would measure the data set, not the clustering: each row gets
+a random time (fixed seed) within the sample's 36 hours instead, which also breaks the grouping of
+rows by story (an online clusterer fed stories one after another has an easy job; README, "Tests
+and benchmarks", says what the sample's own times would score).
+
+Scale: N synthetic articles made by perturbing the sample's headlines (dropped, swapped and
+misspelt words, plus a code word per synthetic story so that copies of one UCI story are different
+stories), spread over a year; prints seconds, items per second and peak memory (max RSS).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import resource
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from tracker.stories.cluster import DAY, ClusterOptions, Item, cluster_items
+from tracker.config import PROJECT_ROOT
+from tracker.errors import TrackerError
+
+SHARED = PROJECT_ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+SEED_LABELS = SHARED / "corpora" / "seed-stories" / "labels.csv"
+
+UCI_CSV = SHARED / "corpora" / "uci-news-sample" / "uci-news-aggregator.first6367.csv"
+SPLIT_SEED = 20140310
+UCI_START = 1394470370.0  # 2014-03-10T16:52:50Z, the sample's first timestamp
+
+
+@dataclass(frozen=True)
+class Scores:
+    """B-cubed and pairwise precision, recall and F1 of a clustering against labels."""
+
+    n: int
+    clusters: int
+    labels: int
+    bcubed_p: float
+    bcubed_r: float
+    bcubed_f1: float
+    pair_p: float
+    pair_r: float
+    pair_f1: float
+
+
+def load_uci(path: Path = UCI_CSV) -> list[tuple[Item, str]]:
+    """The sample's rows as (Item, story label); the cut-off last row is skipped."""
+    if not path.exists():
+        raise TrackerError(f"{path}: UCI sample not found")
+    rows: list[tuple[Item, str]] = []
+    rng = random.Random(SPLIT_SEED)
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if not row.get("TIMESTAMP") or not row.get("STORY"):
+                continue
+            item = Item(id=int(row["ID"]), time=UCI_START + rng.uniform(0, 36 * 3600),
+                        title=row["TITLE"] or "", publisher=row["PUBLISHER"] or "", url=row["URL"] or "")
+            rows.append((item, row["STORY"]))
+    return rows
+
+
+def split(rows: Sequence[tuple[Item, str]], seed: int = SPLIT_SEED) -> tuple[list, list]:
+    """Shuffle with a fixed seed and cut in halves: (tune, held_out)."""
+    shuffled = list(rows)
+    random.Random(seed).shuffle(shuffled)
+    half = len(shuffled) // 2
+    return shuffled[:half], shuffled[half:]
+
+
+def score(predicted: Mapping[int, int], truth: Mapping[int, str]) -> Scores:
+    """B-cubed (per item, averaged) and pairwise (over all same-cluster pairs) P/R/F1."""
+    pred_groups: dict[int, list[int]] = defaultdict(list)
+    for item, cluster in predicted.items():
+        pred_groups[cluster].append(item)
+    both = Counter((predicted[i], truth[i]) for i in predicted)
+    pred_size = {c: len(m) for c, m in pred_groups.items()}
+    true_size = Counter(truth[i] for i in predicted)
+    n = len(predicted)
+    bp = sum(k * k / pred_size[c] for (c, _), k in both.items()) / n if n else 1.0
+    br = sum(k * k / true_size[t] for (_, t), k in both.items()) / n if n else 1.0
+    tp = sum(k * (k - 1) / 2 for k in both.values())
+    pp = sum(k * (k - 1) / 2 for k in pred_size.values())
+    tt = sum(k * (k - 1) / 2 for k in true_size.values())
+    p, r = (tp / pp if pp else 1.0), (tp / tt if tt else 1.0)
+    return Scores(n, len(pred_groups), len(true_size), bp, br, _f1(bp, br), p, r, _f1(p, r))
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def evaluate(rows: Sequence[tuple[Item, str]], options: ClusterOptions | None = None) -> Scores:
+    """Cluster the rows' items and score them against the rows' labels."""
+    truth = {item.id: label for item, label in rows}
+    predicted = {a.item_id: a.leader for a in cluster_items([i for i, _ in rows], options)}
+    return score(predicted, truth)
+
+
+def quality_report(options: ClusterOptions | None = None) -> dict[str, Scores]:
+    """Scores on the tune half, the held-out half and the whole sample."""
+    rows = load_uci()
+    tune, held_out = split(rows)
+    return {"tune": evaluate(tune, options), "held-out": evaluate(held_out, options),
+            "all": evaluate(rows, options)}
+
+
+# --- Seed stories ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SeedStories:
+    """The seed-stories figures and the largest stories found on all shared seeds."""
+
+    scores: Scores  # clustered with the lens's tags, as `tracker run` clusters
+    untagged: Scores  # the same articles clustered without them (`use_tags` off)
+    articles: int
+    largest: list[tuple[int, int, list[str]]]  # (articles, publishers, first three titles)
+
+
+def load_seed_set(seeds: Path = SEEDS, labels: Path = SEED_LABELS) -> tuple[list[Item], dict[int, str]]:
+    """All shared seeds as Items (through a scratch database, as `tracker seeds load` stores them,
+    tagged as `tracker run` tags them before clustering), and the story label of each labelled
+    article, matched by URL as `tracker` matches aliases."""
+    from tracker.store import find_article_ids, open_db
+    from tracker.lens.stage import tag_articles
+    from tracker.seeds.files import load_seeds
+    from tracker.stories.stage import load_items
+    from tracker.urls import make_alias
+
+    if not seeds.is_dir() or not labels.exists():
+        raise TrackerError(f"{labels}: seed-stories labels or {seeds} not found")
+    db = open_db(":memory:")
+    load_seeds(db, [str(seeds)])
+    tag_articles(db)  # the shipped taxonomy, as in `tracker run`
+    truth: dict[int, str] = {}
+    with labels.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            found = find_article_ids(db, [make_alias(row["url"])])
+            if len(found) != 1:
+                raise TrackerError(f"{labels}: {row['url']} matches {len(found)} seed articles")
+            truth[found.pop()] = row["label"]
+    return load_items(db), truth
+
+
+def seed_stories_report(options: ClusterOptions | None = None, top: int = 20) -> SeedStories:
+    """Cluster every shared seed, score the labelled ones (with the lens's tags and without), and
+    list the `top` largest stories found with the tags."""
+    items, truth = load_seed_set()
+    options = options or ClusterOptions()
+    untagged = {a.item_id: a.leader for a in cluster_items(items, replace(options, use_tags=False))}
+    leaders = {a.item_id: a.leader for a in cluster_items(items, options)}
+    by_id = {item.id: item for item in items}
+    groups: dict[int, list[Item]] = defaultdict(list)
+    for item_id, leader in leaders.items():
+        groups[leader].append(by_id[item_id])
+    largest = sorted(groups.values(), key=lambda g: (-len(g), min(i.id for i in g)))[:top]
+    listed = [(len(g), len({i.publisher for i in g if i.publisher}),
+               [i.title for i in sorted(g, key=lambda i: (i.time, i.id))[:3]]) for g in largest]
+    scores = score({i: leaders[i] for i in truth}, truth)
+    return SeedStories(scores, score({i: untagged[i] for i in truth}, truth), len(items), listed)
+
+
+# --- Scale ---------------------------------------------------------------------------------------
+
+def synthetic_items(n: int, seed: int = 7, days: float = 365.0) -> Iterable[tuple[Item, int]]:
+    """N perturbed headlines as (Item, synthetic story number), in no particular order."""
+    rng = random.Random(seed)
+    by_story: dict[str, list[str]] = defaultdict(list)
+    for item, label in load_uci():
+        by_story[label].append(item.title)
+    stories = list(by_story.values())
+    made, story = 0, 0
+    while made < n:
+        titles = rng.choice(stories)
+        size = min(n - made, max(1, int(rng.expovariate(1 / 60))))
+        start = rng.uniform(0, days * DAY)
+        code = "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(7))
+        for _ in range(size):
+            made += 1
+            title = _perturb(rng.choice(titles), rng) + " " + code
+            yield Item(made, start + rng.expovariate(1 / DAY), title, publisher=f"p{rng.randrange(500)}"), story
+        story += 1
+
+
+def _perturb(title: str, rng: random.Random) -> str:
+    words = title.split()
+    if len(words) > 3 and rng.random() < 0.5:
+        del words[rng.randrange(len(words))]
+    if len(words) > 2 and rng.random() < 0.3:
+        i = rng.randrange(len(words) - 1)
+        words[i], words[i + 1] = words[i + 1], words[i]
+    if words and rng.random() < 0.3:
+        i = rng.randrange(len(words))
+        word = words[i]
+        if len(word) > 3:
+            j = rng.randrange(len(word) - 1)
+            words[i] = word[:j] + word[j + 1] + word[j] + word[j + 2:]
+    return " ".join(words)
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    """What a scale run measured."""
+
+    n: int
+    seconds_make: float
+    seconds_cluster: float
+    clusters: int
+    duplicates: int
+    peak_rss_mb: float
+    scores: Scores | None
+
+
+def scale_run(n: int, options: ClusterOptions | None = None, with_scores: bool = True) -> ScaleResult:
+    """Make N synthetic items, cluster them, and measure time and peak memory."""
+    started = time.perf_counter()
+    pairs = list(synthetic_items(n))
+    items = [item for item, _ in pairs]
+    truth = {item.id: story for item, story in pairs} if with_scores else {}
+    del pairs
+    made = time.perf_counter()
+    leaders: dict[int, int] = {}
+    duplicates = 0
+    for assignment in cluster_items(items, options):
+        leaders[assignment.item_id] = assignment.leader
+        duplicates += assignment.duplicate_of is not None
+    done = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    scores = score(leaders, {k: str(v) for k, v in truth.items()}) if with_scores else None
+    return ScaleResult(n, made - started, done - made, len(set(leaders.values())), duplicates,
+                       peak, scores)
+
+
+def report_lines(scale: int = 0) -> list[str]:
+    """The benchmark's printed figures: quality on the UCI sample, or a scale run of `scale` items."""
+    if scale:
+        r = scale_run(scale)
+        lines = [f"{r.n} synthetic articles: made in {r.seconds_make:.1f} s, clustered in "
+                 f"{r.seconds_cluster:.1f} s ({r.n / max(r.seconds_cluster, 1e-9):,.0f}/s), "
+                 f"{r.clusters} clusters, {r.duplicates} duplicates, peak RSS {r.peak_rss_mb:,.0f} MB"]
+        if r.scores:
+            lines.append(f"  against the synthetic stories: B-cubed F1 {r.scores.bcubed_f1:.3f}")
+        return lines
+    lines = [f"{'set':18} {'n':>5} {'found':>5} {'true':>4}  {'B3-P':>5} {'B3-R':>5} {'B3-F1':>5}  "
+             f"{'pair-P':>6} {'pair-R':>6} {'pair-F1':>7}"]
+    seeds = seed_stories_report()
+    lines.append(_score_line("seed-stories", seeds.scores))
+    lines.append(_score_line("  without tags", seeds.untagged))
+    for name, s in quality_report().items():
+        lines.append(_score_line(f"UCI {name}", s))
+    lines += ["", "seed-stories: all shared seeds tagged by the lens (as `tracker run` does) and clustered "
+              f"from title, excerpt and URL slug; the {seeds.scores.n} labelled articles scored.",
+              "UCI sample: titles + publishers + URLs; random "
+              f"times within 36 h; split seed {SPLIT_SEED}; defaults chosen on the tune half.", "",
+              f"The {len(seeds.largest)} largest stories of all {seeds.articles} shared-seed articles:"]
+    for rank, (size, publishers, titles) in enumerate(seeds.largest, 1):
+        lines.append(f"{rank:3}. {size} articles, {publishers} publishers")
+        lines += [f"       {title[:100]}" for title in titles]
+    return lines
+
+
+def _score_line(name: str, s: Scores) -> str:
+    return (f"{name:18} {s.n:>5} {s.clusters:>5} {s.labels:>4}  {s.bcubed_p:5.3f} {s.bcubed_r:5.3f} "
+            f"{s.bcubed_f1:5.3f}  {s.pair_p:6.3f} {s.pair_r:6.3f} {s.pair_f1:7.3f}")
+

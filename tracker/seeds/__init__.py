@@ -1,0 +1,1 @@
+"""Seeds: seed files and JSON Lines imports, validated and saved."""

@@ -1,0 +1,1 @@
+"""Serving: Datasette over the database, its plugins' helpers, search and exports."""

@@ -1,0 +1,1 @@
+"""Stories: clustering (pure), its evidence rules, and the database side."""

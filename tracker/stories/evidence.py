@@ -1,0 +1,144 @@
+"""Evidence that articles report one event, kept beside each cluster's centroid (tracker/stories/cluster.py).
+
+A cosine over weighted terms says two texts are *alike*; in a feed about one beat, articles alike in
+vocabulary ("launches", "market report", "self-driving") are often different events, and a centroid
+that takes each of them grows more alike to the next. So a join or a merge also needs evidence,
+counted on each article's *marks*: its distinctive terms (rare in ordinary language, and not in so
+many of the open stories that they are the collection's subject) and the names it writes with a
+capital. Numbers are never marks.
+
+* **A theme.** The item shares a mark that more than half of the cluster's originals carry. This is
+  what stops chaining through a topic (A like B, B like C, A unlike C): C shares a mark with B
+  only, which is not a theme of {A, B}. A merge needs a mark that is a theme on both sides.
+* **Enough shared marks, on average.** The mean, over the cluster's originals, of the marks the item
+  shares with each (average linkage in the space of evidence) reaches two, or half the marks the
+  item and a typical original carry if that is fewer: one shared verb, name or number is a
+  coincidence. When a mark the item carries is in *every* original of a cluster of two or more (a
+  theme that holds without exception) 0.3 of them is enough. A merge uses the mean over all cross
+  pairs.
+* **One outlet's template is no evidence.** Marks the item shares with originals from its own
+  outlet do not count towards the mean (`own_outlet_weight`): an outlet's reports share its
+  boilerplate ("Industry Outlook, Comprehensive Insights", the agency's name and city), whatever
+  event each reports; its follow-ups to a story of several outlets still share the others' marks.
+* **Words that are evidence themselves.** An item whose mean similarity to the cluster's originals
+  reaches `telling_similarity` shares so much weighted vocabulary that no more is asked, unless
+  all the originals come from the item's own outlet (its template makes its pages alike); the same
+  holds for a merge of two clusters that are one outlet's on both sides. Only a copy (similarity
+  `copy_similarity`, the outlet's page under a second URL) passes within one outlet.
+* **Too little text to judge.** An item with fewer than `min_marks` marks (a bare headline in
+  common words) carries no evidence either way: similarity alone decides, as before.
+* **Tags.** When the privacy lens has tagged articles ("company:clearview-ai", "action:fine"), two
+  sides that both name companies (or regulators, actions, jurisdictions) and share none of them are
+  different events, however alike their words: Clearview's UK fine and its US settlement.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+TAG_KINDS = ("company", "regulator", "action", "jurisdiction")  # kinds that tell events apart
+
+
+@dataclass
+class Evidence:
+    """The marks and tags of a cluster's originals (duplicates add nothing: one voice)."""
+
+    size: int = 0
+    total: int = 0  # marks summed over the originals
+    counts: Counter[str] = field(default_factory=Counter)  # mark -> originals that carry it
+    tags: dict[str, set[str]] = field(default_factory=dict)  # kind -> tags any original carries
+    publishers: set[str] = field(default_factory=set)
+    by_publisher: dict[str, Counter[str]] = field(default_factory=dict)  # outlet -> its marks' counts
+
+    def add(self, marks: Iterable[str], tags: Iterable[str], publisher: str = "") -> None:
+        """Count one more original."""
+        marks = set(marks)
+        self.publishers.add(publisher)
+        self.by_publisher.setdefault(publisher, Counter()).update(marks)
+        self.size += 1
+        self.total += len(marks)
+        self.counts.update(marks)
+        for kind, values in tags_by_kind(tags).items():
+            self.tags.setdefault(kind, set()).update(values)
+
+    def fold(self, other: Evidence) -> None:
+        """Take in a merged cluster's evidence."""
+        self.size += other.size
+        self.total += other.total
+        self.counts.update(other.counts)
+        self.publishers |= other.publishers
+        for publisher, counts in other.by_publisher.items():
+            self.by_publisher.setdefault(publisher, Counter()).update(counts)
+        for kind, values in other.tags.items():
+            self.tags.setdefault(kind, set()).update(values)
+
+    def marks_per_original(self) -> float:
+        """How many marks an original carries, on average."""
+        return self.total / self.size if self.size else 0.0
+
+    def dominant(self, marks: Iterable[str], share: float) -> bool:
+        """True when one of `marks` is carried by more than `share` of the originals."""
+        return any(self.counts.get(mark, 0) > share * self.size for mark in marks)
+
+    def unanimous(self, marks: Iterable[str]) -> bool:
+        """True when one of `marks` is carried by every original."""
+        return any(self.counts.get(mark, 0) >= self.size for mark in marks)
+
+    def shares_theme(self, other: Evidence, share: float) -> bool:
+        """True when one mark is carried by more than `share` of the originals on both sides."""
+        return any(n > share * self.size and other.counts.get(mark, 0) > share * other.size
+                   for mark, n in self.counts.items())
+
+
+def support(marks: Iterable[str], evidence: Evidence, publisher: str = "", own_weight: float = 1.0) -> float:
+    """Mean number of marks an item shares with each original of the cluster; a mark shared with an
+    original of the item's own outlet counts `own_weight` (one outlet's reports share its template;
+    an item that names no outlet has none known)."""
+    if not evidence.size:
+        return 0.0
+    marks = set(marks)
+    total = float(sum(evidence.counts.get(mark, 0) for mark in marks))
+    own = evidence.by_publisher.get(publisher) if publisher and own_weight != 1.0 else None
+    if own:
+        total -= (1.0 - own_weight) * sum(own.get(mark, 0) for mark in marks)
+    return total / evidence.size
+
+
+def one_outlet(a: Evidence, b: Evidence) -> bool:
+    """True when every original on both sides comes from one named outlet."""
+    return len(a.publishers) == 1 and a.publishers == b.publishers and "" not in a.publishers
+
+
+def linkage(a: Evidence, b: Evidence, own_weight: float = 1.0) -> float:
+    """Mean number of marks shared by a pair of originals, one from each cluster; a pair from one
+    outlet counts its shared marks `own_weight` (as in `support`)."""
+    if not a.size or not b.size:
+        return 0.0
+    total = float(_shared(a.counts, b.counts))
+    if own_weight != 1.0:
+        for publisher in a.publishers & b.publishers - {""}:  # (no outlet named: no template known)
+            total -= (1.0 - own_weight) * _shared(a.by_publisher[publisher], b.by_publisher[publisher])
+    return total / (a.size * b.size)
+
+
+def _shared(a: Counter[str], b: Counter[str]) -> int:
+    small, large = sorted((a, b), key=len)
+    return sum(n * large.get(mark, 0) for mark, n in small.items())
+
+
+def tags_conflict(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
+    """True when both sides carry tags of one kind and have none of that kind in common."""
+    return any(a.get(kind) and b.get(kind) and not a[kind] & b[kind] for kind in TAG_KINDS)
+
+
+def tags_by_kind(tags: Iterable[str]) -> dict[str, set[str]]:
+    """{"company:acme", "action:fine", "law:gdpr"} -> {"company": {"acme"}, "action": {"fine"}}
+    (only the kinds that tell events apart)."""
+    grouped: dict[str, set[str]] = {}
+    for text in tags:
+        kind, _, tag = text.partition(":")
+        if tag and kind in TAG_KINDS:
+            grouped.setdefault(kind, set()).add(tag)
+    return grouped
