@@ -403,12 +403,36 @@ def test_exports_of_tags_and_fines(runner: CliRunner, tmp_path: Path, taxonomy_d
         assert header.split(",")[-1] == "relevance"
 
 
+def test_a_total_of_many_fines_is_its_own_kind_and_no_company_paid_it(matcher: Matcher) -> None:
+    finder = FineFinder()
+    text = "GDPR fines under the ICO have topped £126 million; Google was among those fined."
+    [total] = finder.find(matcher.tag(text), "2020-01-16")
+    assert (total.kind, total.amount, total.company) == ("total", 126_000_000, None)
+    text = "The Information Commissioner's Office's penalties totalled £50 million last year, led by Google's."
+    assert [(f.kind, f.regulator, f.company) for f in finder.find(matcher.tag(text), None)] == [
+        ("total", "ico", None)]
+    # one penalty is not a total, even in the plural "fines" of a headline
+    text = "The ICO fined Clearview AI £7.5m for breaking UK data protection law."
+    assert [f.kind for f in finder.find(matcher.tag(text), None)] == ["fine"]
+
+
+def test_the_only_company_is_not_the_payer_when_named_only_in_the_other_clause(matcher: Matcher) -> None:
+    finder = FineFinder()
+    # the real shared-seed headline: two stories joined by a semicolon
+    text = "UK Regulators' Data Violation Fines Top $126M; Google CEO Calls For AI Governance"
+    [fine] = finder.find(matcher.tag(text), "2020-01-21")
+    assert fine.company is None
+    # the only company named in another sentence of the article still is the payer
+    text = "Meta is under scrutiny. A penalty of $5 billion was imposed by the FTC."
+    assert [f.company for f in finder.find(matcher.tag(text), None)] == ["meta"]
+
+
 def test_the_payer_before_the_amount_and_clauses_cut_at_semicolons(matcher: Matcher) -> None:
     finder = FineFinder()
     fines = finder.find(matcher.tag("Meta agreed to pay $5 billion to resolve the Clearview AI case."), "2019-07-24")
     assert [(f.kind, f.company) for f in fines] == [("settlement", "meta")]
     text = "Regulators' data fines top $126M; Meta settles with Clearview AI"
-    assert [(f.kind, f.amount) for f in finder.find(matcher.tag(text), None)] == [("fine", 126_000_000)]
+    assert [(f.kind, f.amount) for f in finder.find(matcher.tag(text), None)] == [("total", 126_000_000)]
     text = "Regulators' data reviews cost $126M; Meta settles a suit"  # the penalty word is in the other clause
     assert finder.find(matcher.tag(text), None) == []
 

@@ -8,10 +8,16 @@ pay, damages, amende, Bußgeld, multa...): "raises $3 million" in a funding stor
 Legal maxima ("fines of up to €20 million") and sums described as revenue, turnover, funding or a
 valuation are left out. Scale words (m, mn, bn, million, Mio., Mrd., milliards...) are applied here.
 
-Kinds: `intended fine` (notice of intent, provisional, proposed), `settlement`, `damages` and
-`fine`; a sentence that only says someone pays (an acquisition, a grant) gives none. An amount is tied to the regulator,
-company and law matched in its sentence (the nearest one); failing that, to the article's only
-regulator, company or law when it names exactly one.
+Kinds: `total` (a sum of many penalties: "GDPR fines top €1bn", "penalties totalling $126M so far"),
+`intended fine` (notice of intent, provisional, proposed), `settlement`, `damages` and `fine`; a
+sentence that only says someone pays (an acquisition, a grant) gives none. A total is kept, as news,
+but it is not one party's penalty: it is tied to no company, and sums of fines leave it out.
+
+An amount is tied to the regulator, company and law matched in its sentence (the nearest one);
+failing that, to the article's only regulator, company or law when it names exactly one, unless
+every mention of that one lies in another clause of the amount's own sentence: a headline that
+joins two stories with a semicolon ("Fines Top $126M; Google CEO Calls For AI Governance") names
+the second story's company, not the payer.
 """
 
 from __future__ import annotations
@@ -60,6 +66,11 @@ MONEY_ACTION = re.compile(
     r"paying|damages|compensation|amende\w*|bu(?:ß|ss)geld\w*|geldbu(?:ß|ss)e\w*|strafe\w*|"
     r"multa\w*|multe|sanzion\w*|sanci[oó]n\w*)(?!\w)", re.IGNORECASE)
 KINDS: list[tuple[str, re.Pattern[str]]] = [
+    # plural fines that add up: checked first, since "fines" alone would make it a `fine`
+    ("total", re.compile(r"(?:fines|penalties|sanctions|settlements|amendes|bu(?:ß|ss)gelder|multas)\W+"
+                         r"(?:\w+\W+){0,4}?(?:tops?|topped|topping|totall?(?:ed|ing|s)?|exceed\w*|"
+                         r"surpass\w*|reach\w*|amount(?:ed|ing)? to|add(?:ed|ing|s)? up to|pass(?:es|ed)?)\b",
+                         re.IGNORECASE)),
     ("intended fine", re.compile(r"intend\w* to (?:fine|impose)|intention to fine|notice of intent|"
                                  r"provisional\w*|proposed (?:fine|penalty)|propos\w+ to fine|"
                                  r"preliminary|could be fined|plans to fine", re.IGNORECASE)),
@@ -133,6 +144,8 @@ class FineFinder:
             return None
         amount, currency = parsed
         ties = {role: _tie(tagged, role, start, end, found.start()) for role in ("regulator", "company", "law")}
+        if kind == "total":
+            ties["company"] = (None, False)  # many parties' penalties added up: none of them paid it all
         return Fine(amount, currency, self.to_eur(amount, currency, on), kind, ties["regulator"][0],
                     ties["company"][0], ties["law"][0], sentence.strip()[:EVIDENCE_CHARS],
                     sum(local for _, local in ties.values()))
@@ -207,8 +220,13 @@ def _tie(tagged: Tagged, kind: str, start: int, end: int, at: int) -> tuple[str 
         near = before or [m for m in near if m.start > at and "," not in tagged.text[at:m.start]]
     if near:
         return min(near, key=lambda m: abs(m.start - at)).tag, True
-    whole = {m.tag for m in tagged.matches if m.kind == kind}
-    return (whole.pop() if len(whole) == 1 else None), False
+    whole = [m for m in tagged.matches if m.kind == kind]
+    if len({m.tag for m in whole}) != 1:
+        return None, False
+    sentence_start, sentence_end = tagged.sentence_bounds(at)
+    if all(sentence_start <= m.start < sentence_end and not start <= m.start < end for m in whole):
+        return None, False  # named only in the other clause of this sentence: another story's party
+    return whole[0].tag, False
 
 
 def _day(published: str | None) -> date | None:

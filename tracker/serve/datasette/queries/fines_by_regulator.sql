@@ -6,6 +6,7 @@ SELECT COALESCE(regulator, '(no regulator named)') AS regulator,
        MAX(date) AS last,
        COUNT(DISTINCT story_id) AS stories
 FROM enforcement
-WHERE (:kind = '' OR kind = :kind)
+-- totals ("fines top $126M") add many penalties up: counted only when asked for by ?kind=total
+WHERE ((:kind = '' AND kind != 'total') OR kind = :kind)
 GROUP BY 1
 ORDER BY total_eur DESC NULLS LAST, amounts DESC
