@@ -163,6 +163,8 @@ def test_a_good_taxonomy_loads_with_a_stable_fingerprint(taxonomy_dir: Path, tmp
      r"technologies.yml:5: unknown field 'colour'"),
     ("laws.yml", "jurisdiction: us-il", "jurisdiction: us-xx",
      r"laws.yml:13: bipa: jurisdiction 'us-xx' is not the id of a jurisdiction entry"),
+    ("technologies.yml", "name: Facial recognition", "name: Facial recognition\n            weight: heavy",
+     r"technologies.yml:5: facial-recognition: weight must be a number from 0 to 1"),
 ])
 def test_a_bad_taxonomy_gives_one_line_per_problem(tmp_path: Path, file: str, old: str, new: str,
                                                    expected: str) -> None:
@@ -319,6 +321,12 @@ def test_enforcement_scores_high_tech_news_low(matcher: Matcher) -> None:
     assert score(enforcement.tags, 1) >= 0.9
     assert score(tech.tags) <= 0.2
     assert score({}) == 0.0
+    # an entry's weight scales its kind: a lighter regulator lifts an article less than a DPA
+    regulator = {"ico": ["regulator", "ICO", 1]}
+    assert score(regulator, 0, {"ico": 0.5}) == pytest.approx(score(regulator) - 0.2)
+    assert score(regulator, 0, {"other": 0.5}) == score(regulator)
+    both = {**regulator, "sec": ["regulator", "SEC", 1]}
+    assert score(both, 0, {"sec": 0.5}) == score({"ico": ["regulator", "ICO", 1], "x": ["regulator", "X", 1]})
 
 
 # --- The stage ---------------------------------------------------------------------------------

@@ -32,6 +32,21 @@ def test_the_shipped_taxonomy_passes_its_check(runner: CliRunner) -> None:
     assert runner.invoke(main, ["taxonomy", "check"]).exit_code == 0
 
 
+def test_shipped_weights_lift_a_dpa_story_above_a_securities_story() -> None:
+    from tracker.lens.stage import Tagger
+
+    tagger = Tagger(load_taxonomy())
+    assert tagger.weights["sec"] == 0.5 and "ico" not in tagger.weights
+
+    def relevance(title: str) -> float:
+        result = tagger.tag_row((1, title, None, None, None, None))
+        assert result is not None
+        return result.relevance
+
+    assert relevance("The Securities and Exchange Commission opens an inquiry") < relevance(
+        "The Information Commissioner's Office opens an inquiry")
+
+
 def test_ico_regulator_coin_offering_puerto_rico(matcher: Matcher) -> None:
     assert tags(matcher, "The ICO fined the retailer after a data breach.")["ico"] == "regulator"
     assert "ico" not in tags(matcher, "The startup's ICO raised $20m in crypto tokens.")

@@ -69,6 +69,7 @@ class Tagger:
         self.fingerprint = taxonomy.fingerprint
         self.matcher = Matcher(taxonomy)
         self.fines = FineFinder()
+        self.weights = {entry.id: entry.weight for entry in taxonomy.entries if entry.weight != 1.0}
 
     def text_hash(self, title: str | None, excerpt: str | None, text: str | None) -> str:
         blob = "\x1f".join((self.fingerprint, title or "", excerpt or "", text or ""))
@@ -83,7 +84,7 @@ class Tagger:
         tagged = self.matcher.tag("\n".join(p for p in (title, excerpt, text) if p))
         fines = tuple(as_row(f) for f in self.fines.find(tagged, published))
         tags = tuple((tag, kind, label, n) for tag, (kind, label, n) in sorted(tagged.tags.items()))
-        return Result(article_id, digest, tags, fines, score(tagged.tags, len(fines)))
+        return Result(article_id, digest, tags, fines, score(tagged.tags, len(fines), self.weights))
 
 
 # --- Worker processes --------------------------------------------------------------------------

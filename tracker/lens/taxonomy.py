@@ -20,7 +20,10 @@ Each file is::
 Optional keys this loader adds to that format: `articles: true` on a law (then "Article 17 GDPR",
 "GDPR Article 17", "Art. 17 GDPR" also give the tag `gdpr-art-17`, "GDPR Article 17"); `short:` on a
 law, the name used in those article labels (default: its shortest all-capitals alias, else its
-name); `note:` anywhere in an entry, free text for the analyst, ignored. An entry's `name` is a label
+name); `weight:` (0 to 1, default 1), how much a tag of this entry says the article is about privacy
+regulation: a securities, telecom or competition regulator is a right tag that weighs less in
+relevance than a data-protection authority (tracker/lens/relevance.py); `note:` anywhere in an
+entry, free text for the analyst, ignored. An entry's `name` is a label
 only: list it under `aliases` as well if it should match.
 
 Context words match whole words, also with an English ending (`fine` matches "fine", "fines",
@@ -46,7 +49,7 @@ from tracker.errors import TaxonomyError
 KINDS = ("regulator", "law", "action", "technology", "jurisdiction", "company")
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent / "taxonomy"
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ENTRY_KEYS = {"id", "name", "jurisdiction", "aliases", "descriptions", "articles", "short", "note"}
+ENTRY_KEYS = {"id", "name", "jurisdiction", "aliases", "descriptions", "articles", "short", "weight", "note"}
 ALIAS_KEYS = {"text", "case", "context", "not_context"}
 # Bump when matching rules change in a way that changes tags: the fingerprint then retags everything.
 MATCHER_VERSION = "1"
@@ -70,6 +73,7 @@ class Entry:
     descriptions: tuple[str, ...] = ()
     articles: bool = False
     short: str | None = None
+    weight: float = 1.0  # share of its kind's relevance weight (a competition regulator: less)
     where: str = ""  # file:line, for messages
 
 
@@ -214,8 +218,13 @@ def _entry(file: Path, kind: str, node: yaml.Node) -> tuple[Entry | None, list[s
     entry = Entry(id=entry_id, name=str(name or entry_id).strip(), kind=kind,
                   jurisdiction=_text(fields.get("jurisdiction")), aliases=tuple(aliases),
                   descriptions=tuple(descriptions), articles=bool(_value(fields.get("articles"))),
-                  short=_text(fields.get("short")), where=where)
+                  short=_text(fields.get("short")), weight=_weight(fields.get("weight")), where=where)
     return entry, problems
+
+
+def _weight(node: yaml.Node | None) -> float:
+    value = _value(node)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 1.0
 
 
 def _optional_fields(file: Path, kind: str, entry_id: str, fields: dict[str, yaml.Node]) -> list[str]:
@@ -229,6 +238,10 @@ def _optional_fields(file: Path, kind: str, entry_id: str, fields: dict[str, yam
             problems.append(f"{file}:{_line(fields['articles'])}: {entry_id}: articles is for laws only")
     if "short" in fields and _text(fields["short"]) is None:
         problems.append(f"{file}:{_line(fields['short'])}: {entry_id}: short must be text")
+    if "weight" in fields:
+        value = _value(fields["weight"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            problems.append(f"{file}:{_line(fields['weight'])}: {entry_id}: weight must be a number from 0 to 1")
     return problems
 
 
