@@ -98,6 +98,7 @@ class WorkerSpider(ArticleSpider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.in_flight: dict[str, Lease] = {}
+        self.held_since: dict[str, float] = {}  # entry id -> when this worker took it (monotonic)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WorkerSpider:
@@ -132,7 +133,7 @@ class WorkerSpider(ArticleSpider):
     async def start(self) -> AsyncIterator[Any]:  # requests, and results for jobs given up
         settings = self.settings
         lease = settings.getfloat("TRACKER_LEASE_SECONDS")
-        heartbeat = asyncio.ensure_future(self._renew_leases(lease / 3))
+        heartbeat = asyncio.ensure_future(self._renew_leases(lease / 3, settings.getfloat("TRACKER_JOB_MAX_SECONDS")))
         logger.info("worker %s: taking jobs from Redis at %s", self.consumer, self.queue.url)
         try:
             async for lease_ in self._leases(settings.getint("TRACKER_WORKER_PREFETCH"),
@@ -141,6 +142,7 @@ class WorkerSpider(ArticleSpider):
                 if lease_.entry_id in self.in_flight:
                     continue  # ours already (Redis was away longer than the lease): keep the one in hand
                 self.in_flight[lease_.entry_id] = lease_
+                self.held_since[lease_.entry_id] = time.monotonic()
                 if lease_.deliveries > self.queue.max_deliveries:
                     yield self.given_up(lease_)
                     continue
@@ -176,13 +178,31 @@ class WorkerSpider(ArticleSpider):
             for item in leases:
                 yield item
 
-    async def _renew_leases(self, every: float) -> None:
+    async def _renew_leases(self, every: float, max_age: float) -> None:
         while True:
             await asyncio.sleep(every)
+            self.drop_stalled(max_age)
             try:
                 await self.call(self.queue.renew, self.consumer, list(self.in_flight))
             except QueueClosed:
                 return
+
+    def drop_stalled(self, max_age: float, now: float | None = None) -> list[str]:
+        """Stop renewing jobs held longer than any fetch can take (`max_age` s; 0: never): a job
+        stuck without an error (a bug, a wedged download) would otherwise be renewed for ever. Its
+        lease then runs out, another worker claims it, and after too many deliveries it is given up."""
+        if not max_age:
+            return []
+        now = time.monotonic() if now is None else now
+        stalled = [entry for entry, since in self.held_since.items()
+                   if entry in self.in_flight and now - since > max_age]
+        for entry in stalled:
+            self.in_flight.pop(entry, None)
+            logger.error("job %s held for %.0f s without finishing; its lease is left to run out so that "
+                         "another worker takes it", entry, now - self.held_since.pop(entry))
+        for entry in [e for e in self.held_since if e not in self.in_flight]:
+            del self.held_since[entry]  # finished or failed jobs: forget when they were taken
+        return stalled
 
     def given_up(self, lease: Lease) -> LeasedPage:
         """A failed attempt for a job that was handed out too often (it kills or hangs workers)."""

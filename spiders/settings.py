@@ -112,6 +112,9 @@ TRACKER_REDIS_URL = ""  # empty: the single-machine crawl
 TRACKER_REDIS_PREFIX = "tracker"  # key prefix: two trackers can share one Redis
 TRACKER_LEASE_SECONDS = 300.0  # a job not renewed this long (its worker died) goes to another worker
 TRACKER_MAX_DELIVERIES = 5  # a job handed out this often (it kills workers) is recorded as failed
+# a job held this long by a live worker is stuck, not slow (a page's worst case is minutes: timeouts,
+# retries, back-off, host delays): its lease is no longer renewed, so another worker takes it
+TRACKER_JOB_MAX_SECONDS = 1800.0
 TRACKER_WORKER_PREFETCH = 64  # jobs one worker holds at once (leased, in its scheduler or in flight)
 TRACKER_WORKER_IDLE_EXIT = 0.0  # seconds with nothing to do before a worker exits (0: never)
 TRACKER_HOST_SLOT_MARGIN = 0.05  # seconds added to each shared per-host delay (grant-to-send slack)

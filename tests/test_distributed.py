@@ -439,3 +439,16 @@ def test_run_over_redis_with_no_worker_ends_at_its_deadline(
     assert "deadline reached: 3 of 3 due articles not attempted" in note
     assert open_queue(redis_server.url).counts().queued == 3
     assert query(db, "SELECT COUNT(*) FROM fetches")[0][0] == 0
+
+
+def test_a_job_held_too_long_is_no_longer_renewed() -> None:
+    """A live worker that holds a job past TRACKER_JOB_MAX_SECONDS stops renewing it (stuck, not
+    slow), so its lease runs out and another worker claims it; jobs within the limit keep theirs."""
+    from spiders.redis_worker import WorkerSpider
+
+    worker = WorkerSpider()
+    worker.in_flight = {"1-0": object(), "2-0": object()}  # type: ignore[dict-item]
+    worker.held_since = {"1-0": 100.0, "2-0": 1000.0, "3-0": 50.0}  # 3-0 finished already
+    assert worker.drop_stalled(1800, now=2000.0) == ["1-0"]
+    assert list(worker.in_flight) == ["2-0"] and worker.held_since == {"2-0": 1000.0}
+    assert worker.drop_stalled(0, now=1e9) == [] and list(worker.in_flight) == ["2-0"]  # 0: never
