@@ -3,7 +3,8 @@ pipeline, WARC replay and WARC import, so that all three give the same rows.
 
 `PageResult` is the crawl's item: one attempt at one URL (a response or an error). `save_page`
 records the attempt, updates the article (text version, metadata, aliases, status, next visit)
-and merges articles when a redirect or rel=canonical shows two of them are one.
+and merges articles when a redirect or rel=canonical shows two of them are one. The rows are
+written by tracker/store/fetches.py and tracker/store/articles.py.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ just those.
 The taxonomy is loaded and validated before anything is written: a broken one raises a
 TaxonomyError and changes nothing stored. Writes go in batches, one transaction each; the
 fingerprint is stored last, so a retag that is killed midway is redone whole on the next run.
-Many articles are tagged in a pool of worker processes (one automaton built in each).
+Many articles are tagged in a pool of worker processes (one automaton built in each). The rows
+are read and written by tracker/store/lens.py.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@
 * `lens`: tags, fines and the taxonomy fingerprint.
 * `runs`: the runs table and the stories each run touched.
 * `exports`: the exports, declared as SQL, and streaming their rows.
+* `bulk`: filling a fresh database fast (the benchmarks).
+* `db`: the Database type and `transaction` (BEGIN IMMEDIATE; a savepoint when nested).
 
 This module is the package's face: `open_db`, `Database`, `ensure_schema` and `transaction`.
 The database runs in WAL mode so that Datasette can read while a crawl writes.

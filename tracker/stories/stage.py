@@ -1,4 +1,5 @@
-"""Story clusters in the database: read articles, run `tracker.stories.cluster`, write clusters and duplicates.
+"""Story clusters in the database: read articles, run `tracker.stories.cluster`, write clusters and
+duplicates (the rows are read and written by tracker/store/stories.py).
 
 Ids are stable. The clustering itself (tracker/stories/cluster.py) names each raw cluster by its first
 article (`articles.story_leader`) and reports when one grows into an older one (`story_links`);
