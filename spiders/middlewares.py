@@ -22,7 +22,8 @@ from twisted.internet.interfaces import IResolutionReceiver
 from zope.interface import implementer
 
 from spiders.faults import is_dns_failure
-from tracker.store import load_hosts, open_db, save_hosts
+from tracker.store import open_db
+from tracker.store.fetches import load_hosts, save_hosts
 
 logger = logging.getLogger(__name__)
 

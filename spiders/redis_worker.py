@@ -39,7 +39,7 @@ from twisted.python.failure import Failure
 from spiders.articles import ArticleSpider
 from spiders.pipelines import ExtractSavePipeline
 from tracker.crawl.run import CrawlJob
-from tracker.store import now_iso
+from tracker.dates import now_iso
 from tracker.crawl.distributed import consumer_name, decode_job, encode_result, open_queue
 from tracker.extract.page import ExtractorPool
 from tracker.crawl.pages import PageResult

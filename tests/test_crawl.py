@@ -276,7 +276,7 @@ def test_failed_revisit_keeps_earlier_text(db: Any) -> None:
     from tracker.urls import make_alias
 
     alias = make_alias("https://example.org/news/a.html")
-    from tracker.store import resolve_article
+    from tracker.store.articles import resolve_article
 
     article_id, _ = resolve_article(db, [alias], alias.url, {"title": "A"}, "seed")
     policy = RecrawlPolicy()
@@ -434,7 +434,7 @@ def test_fts_follows_text_edits_and_ignores_other_columns(db: Any) -> None:
 
 
 def test_fts_stays_in_sync_through_crawl_saves_and_merges(db: Any) -> None:
-    from tracker.store import merge_articles, resolve_article
+    from tracker.store.articles import merge_articles, resolve_article
     from tracker.urls import make_alias
 
     class Extracted:

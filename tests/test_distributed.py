@@ -224,7 +224,8 @@ def test_results_committed_but_not_acknowledged_are_not_saved_again(
         redis_server: RedisServer, tmp_path: Path) -> None:
     """The writer dies between its SQLite commit and its XACK: the next writer skips those."""
     db = open_db(tmp_path / "tracker.db")
-    from tracker.store import resolve_article, transaction
+    from tracker.store import transaction
+    from tracker.store.articles import resolve_article
     from tracker.urls import make_alias
 
     with transaction(db):

@@ -14,6 +14,8 @@ import pytest
 from tests.conftest import query
 from tests.test_serve import get, get_json, served_db, server  # noqa: F401 - the real server
 from tracker import store
+from tracker.dates import now_iso
+from tracker.store import articles
 from tracker.extract.page import ExtractorPool
 from tracker.crawl.pages import PageResult, save_page
 from tracker.crawl.policy import RecrawlPolicy
@@ -107,8 +109,8 @@ def test_page_nested_too_deep_is_recorded_as_no_text(db: Any) -> None:
     url = "https://news.example/deep.html"
     alias = make_alias(url)
     with store.transaction(db):
-        article_id, _ = store.resolve_article(db, [alias], alias.url, {}, "import")
-    page = PageResult(url=url, requested_at=store.now_iso(), article_id=article_id, status=200,
+        article_id, _ = articles.resolve_article(db, [alias], alias.url, {}, "import")
+    page = PageResult(url=url, requested_at=now_iso(), article_id=article_id, status=200,
                       final_url=url, headers={"content-type": "text/html"}, body=DEEP)
     with ExtractorPool(workers=1) as pool:
         try:

@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import main
-from tracker.store import Database, apply_meta, open_db
+from tracker.store import Database, open_db
+from tracker.store.articles import apply_meta
 from tracker.errors import TaxonomyError
 from tracker.lens.fines import AMOUNT, FineFinder, parse_amount, parse_number
 from tracker.lens.matcher import Matcher, Tagged, required_literals

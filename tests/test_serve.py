@@ -26,7 +26,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tracker.store import TABLES, VIEWS, open_db
+from tracker.store import open_db
+from tracker.store.schema import TABLES, VIEWS
 from tracker.serve.server import build_metadata
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

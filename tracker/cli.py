@@ -13,7 +13,7 @@ import click
 from tracker import __version__
 from tracker.config import DB_ENV, resolve_db_path
 from tracker.errors import TrackerError, one_line
-from tracker.serve.export import EXPORTS
+from tracker.store.exports import EXPORTS
 
 
 class TrackerGroup(click.Group):
@@ -194,7 +194,7 @@ def bench_tag_cmd(articles: int, workers: int | None) -> None:
 @db_option
 def stats(db_path: Path) -> None:
     """Counts per table and per status."""
-    from tracker.store import status_counts, table_counts
+    from tracker.store.schema import status_counts, table_counts
 
     database = _open(db_path, create=False)
     for table, count in table_counts(database).items():

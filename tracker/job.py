@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from tracker import store
+from tracker.dates import now_iso
+from tracker.store import runs
+from tracker.store import stories as stored_stories
 from tracker.errors import LockHeldError, TaxonomyError, one_line
 
 logger = logging.getLogger(__name__)
@@ -92,7 +95,7 @@ def _read_holder(handle: IO[str]) -> dict[str, Any]:
 def _write_holder(handle: IO[str]) -> None:
     handle.seek(0)
     handle.truncate()
-    handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": store.now_iso()}))
+    handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso()}))
     handle.flush()
 
 
@@ -112,35 +115,21 @@ def _stale_note(previous: dict[str, Any]) -> str | None:
 def start_run(db: store.Database) -> int:
     """Record a new run; runs left 'running' by a killed job are marked 'interrupted'."""
     with store.transaction(db):
-        db.conn.execute("UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?) "
-                        "WHERE status = 'running'", [store.now_iso()])
-        cursor = db.conn.execute(
-            "INSERT INTO runs (started_at, status, pid, host) VALUES (?, 'running', ?, ?)",
-            [store.now_iso(), os.getpid(), socket.gethostname()])
-    return int(cursor.lastrowid or 0)  # always set after an INSERT
+        return runs.save_run_start(db, os.getpid(), socket.gethostname())
 
 
 def finish_run(db: store.Database, summary: RunSummary, status: str, errors: Sequence[str] = ()) -> None:
     summary.status = status
     with store.transaction(db):
-        db.conn.execute(
-            "UPDATE runs SET ended_at = ?, status = ?, seeds = ?, new_articles = ?, fetched = ?, "
-            "failed = ?, refused = ?, new_stories = ?, grown_stories = ?, errors = ?, tagged = ?, "
-            "note = ? WHERE id = ?",
-            [store.now_iso(), status, summary.seeds, summary.new_articles, summary.fetched,
-             summary.failed, summary.refused, summary.new_stories, summary.grown_stories,
-             "\n".join(map(one_line, errors))[:20000] or None, summary.tagged,
-             "\n".join(map(one_line, summary.notes)) or None, summary.run_id])
+        runs.save_run_end(db, summary.run_id, status, {
+            "seeds": summary.seeds, "new_articles": summary.new_articles, "fetched": summary.fetched,
+            "failed": summary.failed, "refused": summary.refused, "new_stories": summary.new_stories,
+            "grown_stories": summary.grown_stories,
+            "errors": "\n".join(map(one_line, errors))[:20000] or None, "tagged": summary.tagged,
+            "note": "\n".join(map(one_line, summary.notes)) or None})
 
 
 # --- the job ---------------------------------------------------------------------------------------
-
-def save_run_stories(db: store.Database, run_id: int, changes: dict[int, str]) -> None:
-    """Link a run to the stories it created or grew (`run_stories`), for "new since the last run"."""
-    with store.transaction(db):
-        db.conn.executemany("INSERT OR REPLACE INTO run_stories (run_id, story_id, change) VALUES (?, ?, ?)",
-                            [(run_id, story_id, change) for story_id, change in changes.items()])
-
 
 def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_overrides: dict[str, str],
             progress: Progress | None = None, log_dir: Path | None = None) -> RunSummary:
@@ -247,18 +236,19 @@ def _tag(db: store.Database, summary: RunSummary, progress: Progress | None) -> 
 def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:
     from tracker.stories.stage import cluster_articles
 
-    before = dict(db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL"))
+    before = stored_stories.load_live_sizes(db)
     if progress:
         progress("cluster", 0, 1)
     result = cluster_articles(db)
     if progress:
         progress("cluster", 1, 1)
-    after = dict(db.conn.execute("SELECT id, n_articles FROM clusters WHERE merged_into IS NULL"))
+    after = stored_stories.load_live_sizes(db)
     changes = {cid: "created" for cid in after if cid not in before}
     changes.update({cid: "grew" for cid, n in after.items() if cid in before and n > (before[cid] or 0)})
     summary.new_stories = sum(1 for change in changes.values() if change == "created")
     summary.grown_stories = len(changes) - summary.new_stories
-    save_run_stories(db, summary.run_id, changes)
+    with store.transaction(db):  # for "new since the last run"
+        runs.save_run_stories(db, summary.run_id, changes)
     logger.info("run=%d stage=cluster articles=%d stories=%d new=%d grown=%d", summary.run_id,
                 result.articles, result.clusters, summary.new_stories, summary.grown_stories)
 

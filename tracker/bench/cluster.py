@@ -140,7 +140,8 @@ def load_seed_set(seeds: Path = SEEDS, labels: Path = SEED_LABELS) -> tuple[list
     """All shared seeds as Items (through a scratch database, as `tracker seeds load` stores them,
     tagged as `tracker run` tags them before clustering), and the story label of each labelled
     article, matched by URL as `tracker` matches aliases."""
-    from tracker.store import find_article_ids, open_db
+    from tracker.store import open_db
+    from tracker.store.articles import find_article_ids
     from tracker.lens.stage import tag_articles
     from tracker.seeds.files import load_seeds
     from tracker.stories.stage import load_items

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from tracker import store
+from tracker.store import articles
 from tracker.bench.extract import DEFAULT_CORPUS, load_corpus
 from tracker.crawl.run import crawl_settings, run_crawl
 from tracker.extract.page import extract_plain_text
@@ -101,7 +102,7 @@ def crawl_once(base_url: str, n_bodies: int, copies: int, workers: int) -> Crawl
         with store.transaction(db):
             for url in _urls(base_url, n_bodies, copies):
                 alias = make_alias(url)
-                store.resolve_article(db, [alias], alias.url, {}, "import")
+                articles.resolve_article(db, [alias], alias.url, {}, "import")
         db.close()
         settings = crawl_settings(db_path, overrides=dict(FAST_SETTINGS, TRACKER_EXTRACT_WORKERS=str(workers)))
         start = time.perf_counter()

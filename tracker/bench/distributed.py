@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from tracker import store
+from tracker.store import articles
 from tracker.config import PROJECT_ROOT
 from tracker.crawl.distributed import IngestOptions, IngestSummary, enqueue_due, ingest_results, open_queue
 from tracker.errors import ConfigError
@@ -87,7 +88,7 @@ def _crawl(folder: Path, url: str, sites: list[str], options: BenchOptions, coun
     with store.transaction(db):
         for page_url in _urls(sites, options):
             alias = make_alias(page_url)
-            store.resolve_article(db, [alias], alias.url, {}, "import")
+            articles.resolve_article(db, [alias], alias.url, {}, "import")
     queue = open_queue(url)
     queue.clear()
     pages = enqueue_due(db, queue).added

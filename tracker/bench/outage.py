@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker import store
+from tracker.store import articles as stored_articles
+from tracker.store import fetches
 from tracker.bench.crawl import FAST_SETTINGS, _CorpusServer, _urls
 from tracker.bench.extract import DEFAULT_CORPUS, load_corpus
 from tracker.config import PROJECT_ROOT
@@ -44,13 +46,13 @@ def run_outage(seeds: Path = DEFAULT_SEEDS, overrides: dict[str, str] | None = N
         db_path = Path(folder) / "tracker.db"
         db = store.open_db(db_path)
         load_seeds(db, [seeds])
-        articles = db["articles"].count
+        articles = stored_articles.count_articles(db)
         settings = crawl_settings(db_path, overrides=dict(OUTAGE_RESOLVER, LOG_LEVEL="WARNING",
                                                          **(overrides or {})))
         start = time.perf_counter()
         summary = run_crawl(db_path, settings, log_file=Path(folder) / "crawl.log")
         seconds = time.perf_counter() - start
-        attempted = db.conn.execute("SELECT COUNT(DISTINCT article_id) FROM fetches").fetchone()[0]
+        attempted = fetches.count_attempted_articles(db)
         db.close()
     return OutageFigures(articles, attempted, summary.attempts,
                          summary.outcomes.get("host_down", 0), seconds)
@@ -83,13 +85,12 @@ def run_mixed(base_url: str, n_bodies: int, copies: int, dead_hosts: int,
         with store.transaction(db):
             for url in dict.fromkeys(urls):
                 alias = make_alias(url)
-                store.resolve_article(db, [alias], alias.url, {}, "import")
+                stored_articles.resolve_article(db, [alias], alias.url, {}, "import")
         settings = crawl_settings(db_path, overrides=dict(FAST_SETTINGS, **OUTAGE_RESOLVER))
         start = time.perf_counter()
         run_crawl(db_path, settings, log_file=Path(folder) / "crawl.log")
         seconds = time.perf_counter() - start
-        fetched = db.conn.execute("SELECT COUNT(*) FROM articles WHERE status = 'fetched' "
-                                  "AND url LIKE ?", [f"{base_url}%"]).fetchone()[0]
+        fetched = stored_articles.count_fetched_under(db, base_url)
         db.close()
     return MixedFigures(len(live), len(set(dead)), fetched, seconds)
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from tracker import store
+from tracker.store import articles, bulk
+from tracker.store import stories as stored_stories
 from tracker.dates import epoch_iso
 
 logger = logging.getLogger(__name__)
@@ -117,35 +119,13 @@ def _article(article_id: int, story: int, headline: str, subject: str, when: flo
             epoch_iso(when), 1, epoch_iso(when), epoch_iso(when))
 
 
-_ARTICLE_INSERT = (
-    "INSERT INTO articles (id, url, title, excerpt, text, published, publisher, publisher_domain, "
-    "language, topics, cluster_id, status, first_seen, fetch_count, last_fetch_at, last_success_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_CLUSTER_INSERT = ("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles, n_publishers, "
-                   "publishers) VALUES (?, ?, ?, ?, ?, ?, ?)")
-
-
 def build_database(path: Path, n_articles: int, seed: int) -> None:
     """A fresh tracker database of n synthetic articles: one transaction, indexes and FTS built once."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     db = store.open_db(path)
-    deferred = db.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'articles' AND "
-                          "type IN ('index', 'trigger') AND sql IS NOT NULL").fetchall()
-    with store.transaction(db):
-        for (sql,) in deferred:  # bulk load first, then index and full-text index once
-            found = re.match(r"CREATE (?:UNIQUE )?(INDEX|TRIGGER) \[?\"?(\w+)", sql)
-            if found is None:  # an index or trigger we did not declare: leave it in place
-                continue
-            kind, name = found.groups()
-            db.execute(f"DROP {kind} [{name}]")
-        for batch in _batches(synthetic_stories(n_articles, seed), 5_000):
-            db.conn.executemany(_CLUSTER_INSERT, [cluster for cluster, _ in batch])
-            db.conn.executemany(_ARTICLE_INSERT, [row for _, rows in batch for row in rows])
-        for (sql,) in deferred:
-            db.execute(sql)
-        db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
-    db.conn.close()
+    bulk.save_stories(db, _batches(synthetic_stories(n_articles, seed), 5_000))
+    db.close()
 
 
 def _batches(items: Iterator[tuple[tuple, list[tuple]]], size: int) -> Iterator[list]:
@@ -163,7 +143,7 @@ def existing_articles(path: Path) -> int:
     """Articles in a database left by an earlier run (0 if none)."""
     if not path.exists():
         return 0
-    return store.open_db(path, create=False).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    return articles.count_articles(store.open_db(path, create=False))
 
 
 # --- The server and the timings --------------------------------------------------------------------
@@ -231,7 +211,7 @@ def run_bench(options: BenchOptions) -> list[str]:
         lines.append(f"built {path}: {options.articles:,} articles in {time.perf_counter() - started:.0f} s")
     else:
         lines.append(f"reusing {path} ({options.articles:,} articles)")
-    n_stories = store.open_db(path, create=False).execute("SELECT MAX(id) FROM clusters").fetchone()[0]
+    n_stories = stored_stories.last_cluster_id(store.open_db(path, create=False))
     lines.append(f"{n_stories:,} stories, {path.stat().st_size / 1e9:.2f} GB")
     proc, base = start_server(path, path.with_suffix(".serve.log"))
     lines.append(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

@@ -108,7 +108,9 @@ def run_tag_bench(articles: int, workers: int | None = None, seeds: Path = SEEDS
 def _stage_figures(n: int, items: list[tuple[str, str, str]], workers: int) -> list[str]:
     """Time `tracker tag` itself (read, tag, write) on a fresh database of n synthetic articles."""
     from tracker import store
+    from tracker.dates import now_iso
     from tracker.lens.stage import tag_articles
+    from tracker.store import bulk
 
     if n == 0:
         return []
@@ -118,10 +120,9 @@ def _stage_figures(n: int, items: list[tuple[str, str, str]], workers: int) -> l
         for i in range(n):
             _, title, excerpt, _, published, _ = synthetic(items, i)
             rows.append({"url": f"https://example.org/{i}", "title": title, "excerpt": excerpt,
-                         "published": published or None, "status": "new", "first_seen": store.now_iso(),
-                         "updated_at": store.now_iso()})
-        with store.transaction(db):
-            db.table("articles").insert_all(rows, batch_size=5000)
+                         "published": published or None, "status": "new", "first_seen": now_iso(),
+                         "updated_at": now_iso()})
+        bulk.save_articles(db, rows)
         started = time.perf_counter()
         summary = tag_articles(db, workers=workers)
         took = time.perf_counter() - started

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from spiders import settings as defaults
 from tracker import store
+from tracker.store import fetches
 from tracker import errors
 from tracker.crawl.run import (CrawlJob, CrawlSummary, _tally, crawl_jobs, deadline_of, due_article_ids,
                            spider_command, spider_env)
@@ -243,14 +244,13 @@ def save_batch(db: store.Database, queue: RedisQueue, entries: list[tuple[str, s
 
 def _save_one(db: store.Database, result: Result, text: str, policy: RecrawlPolicy,
               summary: IngestSummary, dead: list[str]) -> None:
-    if db.conn.execute("SELECT 1 FROM ingested WHERE key = ?", [result.key]).fetchone():
+    if fetches.is_ingested(db, result.key):
         summary.duplicates += 1  # fetched twice (a lease ran out after the first was sent)
         return
     try:
         with store.transaction(db):
             article_id, outcome = save_page(db, result.page, result.extraction, policy)
-            db.conn.execute("INSERT INTO ingested (key, ingested_at) VALUES (?, ?)",
-                            [result.key, store.now_iso()])
+            fetches.save_ingested(db, result.key)
     except sqlite3.Error:
         raise  # the database itself failed: nothing is acknowledged, the batch comes back
     except Exception as exc:  # noqa: BLE001 - one bad result must not stop the writer

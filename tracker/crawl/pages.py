@@ -3,7 +3,8 @@ pipeline, WARC replay and WARC import, so that all three give the same rows.
 
 `PageResult` is the crawl's item: one attempt at one URL (a response or an error). `save_page`
 records the attempt, updates the article (text version, metadata, aliases, status, next visit)
-and merges articles when a redirect or rel=canonical shows two of them are one.
+and merges articles when a redirect or rel=canonical shows two of them are one. The rows are
+written by tracker/store/fetches.py and tracker/store/articles.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from tracker import store
+from tracker.store import articles, fetches
 from tracker.dates import format_iso, parse_iso
 from tracker.errors import ExtractionError, NoTextError, NotHtmlError, PageTooLargeError, UrlError
 from tracker.crawl.policy import RecrawlPolicy
@@ -102,20 +104,19 @@ def save_page(db: store.Database, page: PageResult, extraction: Any, policy: Rec
 
 def _article_for(db: store.Database, page: PageResult, create: bool) -> int | None:
     if page.article_id is not None:
-        row = db.conn.execute("SELECT id FROM articles WHERE id = ?", [page.article_id]).fetchone()
-        if row:
-            return int(row[0])
+        if articles.article_exists(db, page.article_id):
+            return page.article_id
         # merged away by an earlier page of this crawl: follow the alias instead
     try:
         aliases = [make_alias(page.url, "web")]
     except UrlError:
         return None
-    ids = sorted(store.find_article_ids(db, aliases))
+    ids = sorted(articles.find_article_ids(db, aliases))
     if ids:
         return ids[0]
     if not create:
         return None
-    article_id, _ = store.resolve_article(db, aliases, aliases[0].url, {}, "crawl")
+    article_id, _ = articles.resolve_article(db, aliases, aliases[0].url, {}, "crawl")
     return article_id
 
 
@@ -155,13 +156,12 @@ def _save_aliases(db: store.Database, article_id: int, page: PageResult, extract
             found.append(alias)
     if not found:
         return article_id
-    for other in sorted(store.find_article_ids(db, found) - {article_id}):
+    for other in sorted(articles.find_article_ids(db, found) - {article_id}):
         keep, drop = min(article_id, other), max(article_id, other)
-        store.merge_articles(db, keep, drop, reason="redirect or rel=canonical")
+        articles.merge_articles(db, keep, drop, reason="redirect or rel=canonical")
         article_id = keep
-    known = {u for u, in db.conn.execute(
-        f"SELECT url FROM urls WHERE url IN ({','.join('?' * len(found))})", [a.url for a in found])}
-    store.save_aliases(db, article_id, [a for a in found if a.url not in known])
+    known = articles.load_known_urls(db, [a.url for a in found])
+    articles.save_aliases(db, article_id, [a for a in found if a.url not in known])
     if canonical and found[-1].kind == "canonical":
         _prefer_canonical(db, article_id, found[-1])
     return article_id
@@ -180,10 +180,7 @@ def _prefer_canonical(db: store.Database, article_id: int, alias: Alias) -> None
     """The article is known by its page's canonical URL from now on (fetched first next time)."""
     if is_amp(alias.url):
         return
-    taken = db.conn.execute("SELECT id FROM articles WHERE url = ? AND id != ?",
-                            [alias.url, article_id]).fetchone()
-    if not taken:
-        db.conn.execute("UPDATE articles SET url = ? WHERE id = ?", [alias.url, article_id])
+    articles.save_url(db, article_id, alias.url)
 
 
 def text_hash(text: str) -> str:
@@ -194,21 +191,14 @@ def text_hash(text: str) -> str:
 def _save_text(db: store.Database, article_id: int, page: PageResult, extraction: Any) -> str:
     """Store the extraction; a changed text becomes a new version. Returns 'ok' or 'unchanged'."""
     digest = text_hash(extraction.text)
-    current = db.conn.execute("SELECT content_hash, version, published FROM articles WHERE id = ?",
-                              [article_id]).fetchone()
-    if current[0] == digest:
+    stored_hash, version, published = fetches.load_text_state(db, article_id)
+    if stored_hash == digest:
         return "unchanged"
-    version = (current[1] or 0) + 1
-    now = store.now_iso()
-    db.conn.execute(
-        "INSERT INTO article_versions (article_id, version, fetched_at, title, text, content_hash, url) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [article_id, version, now, extraction.title, extraction.text, digest, page.final_url or page.url])
-    db.conn.execute("UPDATE articles SET version = ?, content_hash = ? WHERE id = ?",
-                    [version, digest, article_id])
-    store.apply_meta(db, article_id, _crawl_fields(extraction, current[2]), "crawl")
+    fetches.save_version(db, article_id, version + 1, extraction.title, extraction.text, digest,
+                         page.final_url or page.url)
+    articles.apply_meta(db, article_id, _crawl_fields(extraction, published), "crawl")
     # The site's own name (og:site_name, JSON-LD publisher) beats a seed's or the outlets table's.
-    store.apply_meta(db, article_id, {"publisher": extraction.site_name}, "crawl")
+    articles.apply_meta(db, article_id, {"publisher": extraction.site_name}, "crawl")
     return "ok"
 
 
@@ -232,22 +222,20 @@ def _record_fetch(db: store.Database, article_id: int, page: PageResult, outcome
     error_class, message = page.error_class, page.error_message
     if isinstance(extraction, ExtractionError) and outcome not in SUCCESS:
         error_class, message = type(extraction).__name__, str(extraction)
-    db.conn.execute(
-        "INSERT INTO fetches (article_id, url, requested_at, status, outcome, error_class, "
-        "error_message, bytes, elapsed_ms, final_url, content_type, warc_file, run_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [article_id, page.url, page.requested_at, page.status, outcome, error_class,
-         (message or "")[:2000] or None,
-         len(page.body) if page.body_size is None else page.body_size, page.elapsed_ms, page.final_url,
-         page.content_type, page.warc_file, page.run_id])
+    fetches.save_fetch(db, {
+        "article_id": article_id, "url": page.url, "requested_at": page.requested_at,
+        "status": page.status, "outcome": outcome, "error_class": error_class,
+        "error_message": (message or "")[:2000] or None,
+        "bytes": len(page.body) if page.body_size is None else page.body_size,
+        "elapsed_ms": page.elapsed_ms, "final_url": page.final_url, "content_type": page.content_type,
+        "warc_file": page.warc_file, "run_id": page.run_id})
 
 
 def _update_status(db: store.Database, article_id: int, page: PageResult, outcome: str,
                    policy: RecrawlPolicy) -> None:
     now = datetime.now(timezone.utc)
-    row = db.conn.execute("SELECT fail_count, published, status FROM articles WHERE id = ?",
-                          [article_id]).fetchone()
-    fail_count, published, status = int(row[0] or 0), parse_iso(row[1]), row[2]
+    fail_count, stored_published, status, has_text = fetches.load_fetch_state(db, article_id)
+    published = parse_iso(stored_published)
     if outcome in SUCCESS:
         next_at, fail_count, error = policy.next_visit(now, published), 0, None
     else:
@@ -256,30 +244,21 @@ def _update_status(db: store.Database, article_id: int, page: PageResult, outcom
         next_at = (policy.after_permanent(now) if outcome in PERMANENT
                    else policy.after_failure(now, fail_count, _retry_after(page)))
     new_status = OUTCOME_STATUS[outcome]
-    if status == "fetched" and new_status != "fetched" and _has_text(db, article_id):
+    if status == "fetched" and new_status != "fetched" and has_text:
         new_status = "fetched"  # a failed revisit does not unmake an article that has its text
         error = error and f"last revisit failed: {error}"
-    sets = _status_sets(page, outcome)
-    db.conn.execute(
-        f"UPDATE articles SET status = ?, fetch_count = fetch_count + 1, fail_count = ?, "
-        f"last_fetch_at = ?, next_fetch_at = ?, last_error = ?{sets[0]} WHERE id = ?",
-        [new_status, fail_count, page.requested_at, format_iso(next_at), error, *sets[1], article_id])
+    fetches.save_fetch_state(db, article_id, {
+        "status": new_status, "fail_count": fail_count, "last_fetch_at": page.requested_at,
+        "next_fetch_at": format_iso(next_at), "last_error": error, **_success_state(page, outcome)})
 
 
-def _status_sets(page: PageResult, outcome: str) -> tuple[str, list[Any]]:
+def _success_state(page: PageResult, outcome: str) -> dict[str, Any]:
     if outcome not in SUCCESS:
-        return "", []
-    sql = ", last_success_at = ?"
-    values: list[Any] = [page.requested_at]
+        return {}
+    state: dict[str, Any] = {"last_success_at": page.requested_at}
     if outcome != "not_modified":  # validators of the page just fetched, for the next visit
-        sql += ", etag = ?, last_modified = ?"
-        values += [page.headers.get("etag"), page.headers.get("last-modified")]
-    return sql, values
-
-
-def _has_text(db: store.Database, article_id: int) -> bool:
-    return db.conn.execute("SELECT text IS NOT NULL FROM articles WHERE id = ?",
-                           [article_id]).fetchone()[0] == 1
+        state.update(etag=page.headers.get("etag"), last_modified=page.headers.get("last-modified"))
+    return state
 
 
 def _retry_after(page: PageResult) -> float | None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from tracker import store
+from tracker.store import articles, fetches
 from tracker.config import PROJECT_ROOT
 from tracker.dates import format_iso
 from tracker.crawl.pages import SUCCESS
@@ -105,27 +106,18 @@ def due_article_ids(db: store.Database, limit: int = 0, recrawl_after: str | Non
     """Articles due: never fetched, or past their next visit (retryable failures back off), or,
     with `recrawl_after`, last fetched longer ago than that. Newest stories first."""
     now = now or datetime.now(timezone.utc)
-    params: list[Any] = [format_iso(now)]
-    extra = ""
-    if recrawl_after:
-        extra = " OR (last_fetch_at IS NOT NULL AND last_fetch_at <= ? AND status != 'refused')"
-        params.append(format_iso(now - parse_duration(recrawl_after)))
-    sql = (f"SELECT id FROM articles WHERE status = 'new' OR next_fetch_at <= ?{extra} "
-           "ORDER BY status = 'new' DESC, COALESCE(published, first_seen) DESC, id")
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [row[0] for row in db.conn.execute(sql, params)]
+    recrawl_before = format_iso(now - parse_duration(recrawl_after)) if recrawl_after else None
+    return fetches.due_article_ids(db, format_iso(now), recrawl_before, limit)
 
 
 def crawl_jobs(db: store.Database, article_ids: Iterable[int]) -> list[CrawlJob]:
     """The CrawlJob of each article: its URL first, then its aliases by kind."""
     jobs = []
     for article_id in article_ids:
-        row = db.conn.execute("SELECT url, etag, last_modified FROM articles WHERE id = ?",
-                              [article_id]).fetchone()
-        aliases = db.conn.execute("SELECT url, kind FROM urls WHERE article_id = ?", [article_id]).fetchall()
-        ordered = [row[0]] + [u for u, k in sorted(aliases, key=lambda a: (KIND_ORDER.get(a[1], 5), a[0]))]
-        jobs.append(CrawlJob(article_id, tuple(dict.fromkeys(ordered)), row[1], row[2]))
+        url, etag, last_modified = fetches.load_fetch_target(db, article_id)
+        aliases = articles.load_aliases(db, article_id)
+        ordered = [url] + [u for u, k in sorted(aliases, key=lambda a: (KIND_ORDER.get(a[1], 5), a[0]))]
+        jobs.append(CrawlJob(article_id, tuple(dict.fromkeys(ordered)), etag, last_modified))
     return jobs
 
 
@@ -203,11 +195,10 @@ def run_crawl(db_path: Path, settings: dict[str, str], log_file: Path | None = N
     db = store.open_db(db_path)
     summary = CrawlSummary(due=len(due_article_ids(db, int(settings.get("TRACKER_LIMIT", 0) or 0),
                                                    settings.get("TRACKER_RECRAWL_AFTER"))))
-    last_id = db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM fetches").fetchone()[0]
+    last_id = fetches.last_fetch_id(db)
 
     def attempts() -> Counter[str]:
-        return Counter(dict(db.conn.execute(
-            "SELECT outcome, COUNT(*) FROM fetches WHERE id > ? GROUP BY outcome", [last_id]).fetchall()))
+        return Counter(fetches.count_outcomes_after(db, last_id))
 
     if summary.due:
         watch = (lambda: progress("crawl", sum(attempts().values()), summary.due)) if progress else None
@@ -216,8 +207,7 @@ def run_crawl(db_path: Path, settings: dict[str, str], log_file: Path | None = N
     outcomes = attempts()
     summary.outcomes = dict(outcomes)
     summary.attempts = sum(outcomes.values())
-    tried = _tally(summary, db.conn.execute("SELECT article_id, outcome FROM fetches WHERE id > ?",
-                                            [last_id]))
+    tried = _tally(summary, fetches.load_outcomes_after(db, last_id))
     summary.not_attempted = max(0, summary.due - tried)
     summary.deadline_reached = bool(deadline and time.time() >= deadline and summary.not_attempted)
     db.close()

@@ -13,7 +13,8 @@ just those.
 The taxonomy is loaded and validated before anything is written: a broken one raises a
 TaxonomyError and changes nothing stored. Writes go in batches, one transaction each; the
 fingerprint is stored last, so a retag that is killed midway is redone whole on the next run.
-Many articles are tagged in a pool of worker processes (one automaton built in each).
+Many articles are tagged in a pool of worker processes (one automaton built in each). The rows
+are read and written by tracker/store/lens.py.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from tracker import store
+from tracker.dates import now_iso
+from tracker.store import lens as stored
 from tracker.lens.fines import FineFinder, as_row
 from tracker.lens.matcher import Matcher
 from tracker.lens.relevance import score
@@ -121,13 +124,13 @@ def tag_articles(db: store.Database, taxonomy_path: str | Path | None = None, *,
                  workers: int | None = None, progress: Progress | None = None) -> TagSummary:
     """Tag new and changed articles (all of them after a taxonomy change or with `rebuild`)."""
     taxonomy = load_taxonomy(taxonomy_path)  # raises before anything is written
-    stored = db.conn.execute("SELECT value FROM lens WHERE key = 'taxonomy'").fetchone()
-    summary = TagSummary(rebuilt=rebuild or stored is None or stored[0] != taxonomy.fingerprint,
+    made_with = stored.load_fingerprint(db)
+    summary = TagSummary(rebuilt=rebuild or made_with is None or made_with != taxonomy.fingerprint,
                          fingerprint=taxonomy.fingerprint)
-    if summary.rebuilt and stored is not None:
+    if summary.rebuilt and made_with is not None:
         logger.info("taxonomy changed (%s -> %s) or rebuild asked: retagging every article",
-                    stored[0], taxonomy.fingerprint)
-    ids = _candidates(db, summary.rebuilt)
+                    made_with, taxonomy.fingerprint)
+    ids = stored.due_tagging(db, summary.rebuilt)
     summary.articles = len(ids)
     tagger = Tagger(taxonomy)
     if workers is None:
@@ -140,9 +143,8 @@ def tag_articles(db: store.Database, taxonomy_path: str | Path | None = None, *,
         if progress:
             progress("tag", done, len(ids))
     with store.transaction(db):
-        _drop_orphans(db)
-        db.conn.execute("INSERT OR REPLACE INTO lens (key, value) VALUES ('taxonomy', ?)",
-                        [taxonomy.fingerprint])
+        stored.drop_orphans(db)
+        stored.save_fingerprint(db, taxonomy.fingerprint)
     logger.info("tagged: %d looked at, %d retagged, %d changed, %d tags, %d fines", summary.articles,
                 summary.retagged, summary.changed, summary.tags, summary.fines)
     return summary
@@ -153,57 +155,25 @@ def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
         yield ids[i:i + size]
 
 
-def _candidates(db: store.Database, everything: bool) -> list[int]:
-    if everything:
-        return [r[0] for r in db.conn.execute("SELECT id FROM articles ORDER BY id")]
-    sql = ("SELECT id FROM articles WHERE tag_checked_at IS NULL OR updated_at > tag_checked_at "
-           "OR EXISTS (SELECT 1 FROM article_merges m WHERE m.kept_id = articles.id "
-           "AND m.at > articles.tag_checked_at) ORDER BY id")
-    return [r[0] for r in db.conn.execute(sql)]
-
-
 def _rows(db: store.Database, ids: list[int], rebuild: bool) -> list[Sequence[Any]]:
-    marks = ",".join("?" * len(ids))
-    rows = db.conn.execute(f"SELECT id, title, excerpt, text, published, tag_hash FROM articles "
-                           f"WHERE id IN ({marks}) ORDER BY id", ids).fetchall()
+    rows = stored.load_tag_rows(db, ids)
     return [(*row[:5], None) for row in rows] if rebuild else rows
 
 
 def _save(db: store.Database, ids: list[int], results: list[Result | None], summary: TagSummary) -> None:
-    now = store.now_iso()
+    now = now_iso()
     with store.transaction(db):
-        # never earlier than the article's own updated_at, so that the next run's `>` skips it
-        db.conn.executemany("UPDATE articles SET tag_checked_at = MAX(?, COALESCE(updated_at, '')) "
-                            "WHERE id = ?", [(now, i) for i in ids])
+        stored.save_checked(db, ids, now)
         for result in results:
             if result is not None:
                 _save_result(db, result, now, summary)
 
 
 def _save_result(db: store.Database, result: Result, now: str, summary: TagSummary) -> None:
-    article_id = result.article_id
-    old_tags = {(t, k) for t, k in db.conn.execute(
-        "SELECT tag, kind FROM article_tags WHERE article_id = ?", [article_id])}
-    old_relevance = db.conn.execute("SELECT relevance FROM articles WHERE id = ?", [article_id]).fetchone()[0]
-    db.conn.execute("DELETE FROM article_tags WHERE article_id = ?", [article_id])
-    db.conn.execute("DELETE FROM fines WHERE article_id = ?", [article_id])
-    db.conn.executemany("INSERT INTO article_tags (article_id, tag, kind, label, mentions) VALUES (?, ?, ?, ?, ?)",
-                        [(article_id, *tag) for tag in result.tags])
-    db.conn.executemany(
-        "INSERT INTO fines (article_id, amount, currency, amount_eur, kind, regulator, company, law, evidence) "
-        "VALUES (:article_id, :amount, :currency, :amount_eur, :kind, :regulator, :company, :law, :evidence)",
-        [{"article_id": article_id, **fine} for fine in result.fines])
-    changed = old_tags != {(t[0], t[1]) for t in result.tags} or old_relevance != result.relevance
-    db.conn.execute("UPDATE articles SET relevance = ?, tag_hash = ?, "
-                    "tagged_at = CASE WHEN ? THEN ? ELSE tagged_at END WHERE id = ?",
-                    [result.relevance, result.tag_hash, changed, now, article_id])
+    changed = stored.save_tags(db, result.article_id, result.tags, result.fines, result.relevance,
+                               result.tag_hash, now)
     summary.retagged += 1
     summary.changed += changed
     summary.tags += len(result.tags)
     summary.fines += len(result.fines)
 
-
-def _drop_orphans(db: store.Database) -> None:
-    """Tags and fines of articles that no longer exist (merged into another, or deleted)."""
-    for table in ("article_tags", "fines"):
-        db.conn.execute(f"DELETE FROM {table} WHERE article_id NOT IN (SELECT id FROM articles)")

@@ -20,6 +20,8 @@ from typing import Any, Iterable, Iterator, Sequence
 import yaml
 
 from tracker import store
+from tracker.store import articles
+from tracker.store import seeds as stored
 from tracker.dates import BadDate, to_utc_iso
 from tracker.errors import SeedError, TrackerError, UrlError
 from tracker.serve.publishers import outlet_name
@@ -320,14 +322,13 @@ def load_seeds(db: store.Database, paths: Iterable[str | os.PathLike[str]]) -> S
     content hash is already recorded are not parsed again: reloading the same seeds changes nothing."""
     summary = SeedSummary()
     memo = _LoadMemo()
-    before = db["articles"].count
-    known = {row[0]: row[1] for row in db.execute(
-        "SELECT path, sha256 FROM seed_files WHERE status = 'loaded'")}
+    before = articles.count_articles(db)
+    known = stored.load_loaded_hashes(db)
     with store.transaction(db):
         for doc in _parsed(paths, summary, known):
             _save_doc(db, doc, summary, memo)
     summary.articles = len(set(memo.ids.values()))
-    summary.new_articles = db["articles"].count - before
+    summary.new_articles = articles.count_articles(db) - before
     return summary
 
 
@@ -364,28 +365,22 @@ def _file_hash(path: Path) -> str | None:
 
 
 def _save_doc(db: store.Database, doc: SeedDoc, summary: SeedSummary, memo: _LoadMemo) -> None:
-    db.execute("SAVEPOINT seed")
+    """Save one file in a savepoint of the load's transaction: a bad file is undone alone."""
     relations = 0
     try:
-        article_id = _save_item(db, doc.item, memo)
-        _save_seed_file(db, doc, article_id)
-        db.execute("DELETE FROM relations WHERE seed_path = ?", [doc.path])
-        for position, item in enumerate(doc.related):
-            related_id = _save_item(db, item, memo)
-            cursor = db.conn.execute(
-                "INSERT OR IGNORE INTO relations (seed_path, related_id, article_id, position) "
-                "VALUES (?, ?, ?, ?)", [doc.path, related_id, article_id, position])
-            relations += cursor.rowcount
-        article_id = _current_id(db, doc.path)
-        db.execute("UPDATE relations SET article_id = ? WHERE seed_path = ?", [article_id, doc.path])
+        with store.transaction(db):
+            article_id = _save_item(db, doc.item, memo)
+            stored.save_seed_file(db, doc.path, doc.sha256, article_id, len(doc.related))
+            for position, item in enumerate(doc.related):
+                related_id = _save_item(db, item, memo)
+                relations += stored.save_relation(db, doc.path, related_id, article_id, position)
+            stored.settle_seed_article(db, doc.path)
     except TrackerError as exc:
-        db.execute("ROLLBACK TO seed")
         memo.clear()  # ids made in the rolled-back part may be handed out again
         summary.errors.append(f"{doc.path}: {exc}")
     else:
         summary.loaded += 1
         summary.relations += relations
-    db.execute("RELEASE seed")
 
 
 @dataclass
@@ -408,26 +403,13 @@ def _save_item(db: store.Database, item: SeedItem, memo: _LoadMemo) -> int:
     key = (item.aliases, item.url, tuple(sorted(item.fields.items())), item.topics)
     fields = dict(item.fields, topics=list(item.topics))
     known = memo.ids.get(key)
-    if known is not None and db.conn.execute("SELECT 1 FROM articles WHERE id = ?", [known]).fetchone():
+    if known is not None and articles.article_exists(db, known):
         if memo.applied.get(known) != key:  # the last version seen wins, as without the memo
-            store.apply_meta(db, known, fields, "seed")
+            articles.apply_meta(db, known, fields, "seed")
             memo.applied[known] = key
         return known
-    article_id, _ = store.resolve_article(db, item.aliases, item.url, fields, "seed")
+    article_id, _ = articles.resolve_article(db, item.aliases, item.url, fields, "seed")
     memo.ids[key] = article_id
     memo.applied[article_id] = key
     return article_id
 
-
-def _save_seed_file(db: store.Database, doc: SeedDoc, article_id: int) -> None:
-    db.execute(
-        "INSERT INTO seed_files (path, sha256, loaded_at, article_id, n_related, status, error) "
-        "VALUES (?, ?, ?, ?, ?, 'loaded', NULL) ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, "
-        "loaded_at = excluded.loaded_at, article_id = excluded.article_id, "
-        "n_related = excluded.n_related, status = 'loaded', error = NULL",
-        [doc.path, doc.sha256, store.now_iso(), article_id, len(doc.related)])
-
-
-def _current_id(db: store.Database, path: str) -> int:
-    """The seed's article id after any merge its related items caused."""
-    return int(db.execute("SELECT article_id FROM seed_files WHERE path = ?", [path]).fetchone()[0])

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tracker import store
+from tracker.store import articles
 from tracker.dates import BadDate, to_utc_iso
 from tracker.errors import ImportLineError, TrackerError, UrlError
 from tracker.serve.publishers import known_outlet
@@ -72,13 +73,13 @@ def _string(data: dict[str, Any], name: str) -> str | None:
 def import_jsonl(db: store.Database, paths: list[str | os.PathLike[str]]) -> ImportSummary:
     """Save every good line of every file; errors name file and line."""
     summary = ImportSummary()
-    before = db["articles"].count
+    before = articles.count_articles(db)
     for path in map(Path, paths):
         summary.files += 1
         with store.transaction(db):
             for number, record in _records(path, summary):
                 _save_record(db, path, number, record, summary)
-    summary.new_articles = db["articles"].count - before
+    summary.new_articles = articles.count_articles(db) - before
     return summary
 
 
@@ -109,5 +110,5 @@ def _save_record(db: store.Database, path: Path, number: int, record: ImportReco
     fields["publisher_domain"] = host_of(alias.url)
     # the import's own name first (the analyst's data), else the outlets table's; unknown stays empty
     fields["publisher"] = fields.get("publisher") or known_outlet(fields["publisher_domain"])
-    store.resolve_article(db, [alias], alias.url, fields, "import")
+    articles.resolve_article(db, [alias], alias.url, fields, "import")
     summary.saved += 1

@@ -116,7 +116,7 @@ def prepare_database(db_path: Path) -> None:
     """Bring the file's schema (views included) up to date before serving; never creates a file."""
     from tracker.store import open_db
 
-    open_db(db_path, create=False).conn.close()
+    open_db(db_path, create=False).close()
 
 
 def serve(db_path: Path, options: ServeOptions) -> None:

@@ -1,4 +1,5 @@
-"""Story clusters in the database: read articles, run `tracker.stories.cluster`, write clusters and duplicates.
+"""Story clusters in the database: read articles, run `tracker.stories.cluster`, write clusters and
+duplicates (the rows are read and written by tracker/store/stories.py).
 
 Ids are stable. The clustering itself (tracker/stories/cluster.py) names each raw cluster by its first
 article (`articles.story_leader`) and reports when one grows into an older one (`story_links`);
@@ -34,16 +35,15 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 from tracker import store
+from tracker.store import articles as stored_articles
+from tracker.store import lens as stored_lens
+from tracker.store import stories as stored
 from tracker.stories.cluster import (Assignment, Clusterer, ClusterOptions, Item, fingerprint, lookback_seconds,
                              merge_roots, pick_headline)
 from tracker.dates import epoch_iso
 from tracker.errors import TrackerError
 
 logger = logging.getLogger(__name__)
-
-_ITEM_SQL = ("SELECT id, COALESCE(published, first_seen), title, excerpt, substr(text, 1, 2000), "
-             "publisher, language, url, story_leader, duplicate_of, cluster_id FROM articles")
-
 
 class ClusterError(TrackerError):
     """A correction naming an article or cluster that does not exist."""
@@ -84,10 +84,10 @@ def to_epoch(value: str | None) -> float:
     return moment.timestamp()
 
 
-def _rows(db: store.Database, where: str = "", params: Iterable[Any] = ()) -> Iterator[_Row]:
+def _rows(db: store.Database, since: float | None = None) -> Iterator[_Row]:
     tags = load_tags(db)
     for (id_, when, title, excerpt, text, publisher, language, url, leader, dup,
-         cluster_id) in db.conn.execute(f"{_ITEM_SQL} {where}", list(params)):
+         cluster_id) in stored.load_article_rows(db, since):
         body = " ".join(part for part in (excerpt, text) if part)
         item = Item(int(id_), to_epoch(when), title or "", body, publisher or "", language or "",
                     url or "", tags.get(int(id_), frozenset()))
@@ -102,11 +102,9 @@ def load_items(db: store.Database) -> list[Item]:
 def load_tags(db: store.Database) -> dict[int, frozenset[str]]:
     """Each article's "kind:tag" strings from the privacy lens's `article_tags` (none before the
     lens has run: the table may not exist)."""
-    if "article_tags" not in db.table_names():
-        return {}
     found: dict[int, set[str]] = defaultdict(set)
-    for article_id, kind, tag in db.conn.execute("SELECT article_id, kind, tag FROM article_tags"):
-        found[int(article_id)].add(f"{kind}:{tag}")
+    for article_id, kind, tag in stored_lens.load_all_tags(db):
+        found[article_id].add(f"{kind}:{tag}")
     return {article_id: frozenset(tags) for article_id, tags in found.items()}
 
 
@@ -114,10 +112,7 @@ def _pending_start(db: store.Database) -> float | None:
     """The earliest time from which a run must replay: new, changed, re-timed or re-tagged articles
     (`tagged_at`, written by the privacy lens, may not exist yet)."""
     start: float | None = None
-    retagged = " OR tagged_at > clustered_at" if "tagged_at" in db["articles"].columns_dict else ""
-    sql = ("SELECT COALESCE(published, first_seen), story_at FROM articles WHERE story_leader IS NULL "
-           f"OR clustered_at IS NULL OR updated_at > clustered_at{retagged}")
-    for when, old in db.conn.execute(sql):
+    for when, old in stored.load_pending_times(db):
         moment = to_epoch(when) if old is None else min(to_epoch(when), float(old))
         start = moment if start is None else min(start, moment)
     return start
@@ -134,14 +129,14 @@ def cluster_articles(db: store.Database, options: ClusterOptions | None = None, 
     if splits or merges:
         with store.transaction(db):
             record_corrections(db, splits, merges)
-    summary = ClusterSummary(articles=db["articles"].count)
+    summary = ClusterSummary(articles=stored_articles.count_articles(db))
     made_with = fingerprint(options)
     if not rebuild and _stored_fingerprint(db) not in (None, made_with):
         logger.info("clustering options or algorithm changed since the last run: reclustering all")
         rebuild = True
     start = -math.inf if rebuild else _pending_start(db)
     if start is None:
-        summary.clusters = _live_clusters(db)
+        summary.clusters = stored.count_live_clusters(db)
         return summary
     with store.transaction(db):
         assignments, rows, links = _replay(db, options, start)
@@ -149,10 +144,9 @@ def cluster_articles(db: store.Database, options: ClusterOptions | None = None, 
         _save_assignments(db, assignments, rows)
         touched = {a.leader for a in assignments} | _save_links(db, links, start)
         _assign_ids(db, touched, summary)
-        db.conn.execute("INSERT OR REPLACE INTO clustering (key, value) VALUES ('options', ?)", [made_with])
-    summary.clusters = _live_clusters(db)
-    summary.duplicates = int(db.conn.execute(
-        "SELECT COUNT(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0])
+        stored.save_fingerprint(db, made_with)
+    summary.clusters = stored.count_live_clusters(db)
+    summary.duplicates = stored.count_duplicates(db)
     return summary
 
 
@@ -160,12 +154,11 @@ def _replay(db: store.Database, options: ClusterOptions, start: float
             ) -> tuple[list[Assignment], dict[int, _Row], list[tuple[int, int, float]]]:
     """Rebuild the state just before `start` from stored assignments and links, then cluster from
     there: the new assignments, the rows read, and the links (merges) made from `start` on."""
-    clusterer = Clusterer(options, _pinned(db))
-    root = merge_roots((int(a), int(b), float(t)) for a, b, t in db.conn.execute(
-        "SELECT leader, into_leader, at FROM story_links WHERE at < ?", [_sql_time(start)]))
+    clusterer = Clusterer(options, stored.load_pinned(db))
+    root = merge_roots(stored.load_links_before(db, _sql_time(start)))
     since = start - lookback_seconds(options) if math.isfinite(start) else -math.inf
     rows: dict[int, _Row] = {}
-    loaded = list(_rows(db, "WHERE COALESCE(story_at, 0) >= ? OR story_at IS NULL", [_sql_time(since)]))
+    loaded = list(_rows(db, _sql_time(since)))
     loaded.sort(key=lambda r: (r.item.time, r.item.id))
     assignments: list[Assignment] = []
     for row in loaded:
@@ -182,12 +175,7 @@ def _replay(db: store.Database, options: ClusterOptions, start: float
 def _save_links(db: store.Database, links: list[tuple[int, int, float]], start: float) -> set[int]:
     """Replace the links made from `start` on (the replay made them anew) with the new ones; the
     leaders they name, old and new, are touched."""
-    since = _sql_time(start)
-    touched = {int(x) for row in db.conn.execute(
-        "SELECT leader, into_leader FROM story_links WHERE at >= ?", [since]) for x in row}
-    db.conn.execute("DELETE FROM story_links WHERE at >= ?", [since])
-    db.conn.executemany("INSERT OR REPLACE INTO story_links (leader, into_leader, at) VALUES (?, ?, ?)",
-                        links)
+    touched = stored.replace_links_since(db, _sql_time(start), links)
     return touched | {x for gone, keep, _ in links for x in (gone, keep)}
 
 
@@ -199,25 +187,15 @@ def _sql_time(seconds: float) -> float:
 def _stored_fingerprint(db: store.Database) -> str | None:
     """The options the stored clustering was made with (None before the first run, or when this
     database was clustered by a version that did not record them and holds no clustering yet)."""
-    row = db.conn.execute("SELECT value FROM clustering WHERE key = 'options'").fetchone()
-    if row is not None:
-        return str(row[0])
-    clustered = db.conn.execute("SELECT 1 FROM articles WHERE story_leader IS NOT NULL LIMIT 1").fetchone()
-    return "unrecorded" if clustered else None
-
-
-def _pinned(db: store.Database) -> set[int]:
-    sql = "SELECT article_id FROM cluster_corrections WHERE action = 'split'"
-    return {int(r[0]) for r in db.conn.execute(sql)}
+    recorded = stored.load_fingerprint(db)
+    if recorded is not None:
+        return recorded
+    return "unrecorded" if stored.any_clustered(db) else None
 
 
 def _save_assignments(db: store.Database, assignments: list[Assignment], rows: dict[int, _Row]) -> None:
-    now = store.now_iso()
-    db.conn.executemany(
-        "UPDATE articles SET story_leader = ?, story_at = ?, duplicate_of = ?, "
-        "duplicate_similarity = ?, clustered_at = ? WHERE id = ?",
-        [(a.leader, rows[a.item_id].item.time, a.duplicate_of, a.similarity, now, a.item_id)
-         for a in assignments])
+    stored.save_assignments(db, [(a.leader, rows[a.item_id].item.time, a.duplicate_of, a.similarity,
+                                  a.item_id) for a in assignments])
 
 
 # --- From raw clusters to stable ids ---------------------------------------------------------------
@@ -232,12 +210,8 @@ def _groups(db: store.Database, touched: set[int]) -> list[list[int]]:
             x = parent[x]
         return x
 
-    for a, b in db.conn.execute(
-            "SELECT l1.story_leader, l2.story_leader FROM cluster_corrections c "
-            "JOIN articles l1 ON l1.id = c.article_id JOIN articles l2 ON l2.id = c.article_b "
-            "WHERE c.action = 'merge' AND l1.story_leader IS NOT NULL AND l2.story_leader IS NOT NULL "
-            "UNION ALL SELECT leader, into_leader FROM story_links"):
-        ra, rb = find(int(a)), find(int(b))
+    for a, b in stored.load_joined_leaders(db):
+        ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     members: dict[int, set[int]] = defaultdict(set)
@@ -260,8 +234,7 @@ def _assign_ids(db: store.Database, touched: set[int], summary: ClusterSummary) 
     owner = {old: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for old, c in counts.items()}
     ids = [_group_id(db, index, owner, summary) for index in range(len(groups))]
     for index, group in enumerate(groups):
-        db.conn.executemany("UPDATE articles SET cluster_id = ? WHERE id = ? AND cluster_id IS NOT ?",
-                            [(ids[index], article_id, ids[index]) for article_id, _, _ in group])
+        stored.save_cluster_ids(db, ids[index], [article_id for article_id, _, _ in group])
     for old, index in owner.items():
         if old != ids[index]:
             _record_merge(db, ids[index], old, summary)
@@ -274,26 +247,12 @@ def _affected_groups(db: store.Database, touched: set[int]) -> list[list[tuple[i
     them (an article split off leaves its old story behind, which must be looked at too)."""
     while True:
         # (a leader named only by a link the replay dropped may lead nothing any more)
-        groups = [g for g in (_group_articles(db, leaders) for leaders in _groups(db, touched)) if g]
+        groups = [g for g in (stored.load_group_articles(db, leaders) for leaders in _groups(db, touched)) if g]
         old = sorted({c for group in groups for _, _, c in group if c is not None})
-        more: set[int] = set()
-        for at in range(0, len(old), 500):  # SQLite caps the number of parameters
-            chunk = old[at:at + 500]
-            more.update(int(r[0]) for r in db.conn.execute(
-                f"SELECT DISTINCT story_leader FROM articles WHERE cluster_id IN ({','.join('?' * len(chunk))}) "
-                "AND story_leader IS NOT NULL", chunk))
-        more -= touched
+        more = stored.load_leaders_in(db, old) - touched
         if not more:
             return groups
         touched = touched | more
-
-
-def _group_articles(db: store.Database, leaders: list[int]) -> list[tuple[int, float, int | None]]:
-    """(article id, time, previous cluster id) of every article of these raw clusters, oldest first."""
-    marks = ",".join("?" * len(leaders))
-    found = db.conn.execute(
-        f"SELECT id, story_at, cluster_id FROM articles WHERE story_leader IN ({marks})", leaders)
-    return sorted(((int(i), float(t or 0), c) for i, t, c in found), key=lambda r: (r[1], r[0]))
 
 
 def _group_id(db: store.Database, index: int, owner: dict[int, int], summary: ClusterSummary) -> int:
@@ -301,10 +260,8 @@ def _group_id(db: store.Database, index: int, owner: dict[int, int], summary: Cl
     mine = [old for old, group in owner.items() if group == index]
     if mine:
         return min(mine)
-    now = store.now_iso()
     summary.new_clusters += 1
-    cursor = db.conn.execute("INSERT INTO clusters (created_at, updated_at) VALUES (?, ?)", [now, now])
-    return int(cursor.lastrowid or 0)  # always set after an INSERT
+    return stored.new_cluster(db)
 
 
 def _resolve(db: store.Database, cluster_id: int) -> int:
@@ -312,38 +269,27 @@ def _resolve(db: store.Database, cluster_id: int) -> int:
     seen = set()
     while cluster_id not in seen:
         seen.add(cluster_id)
-        row = db.conn.execute("SELECT merged_into FROM clusters WHERE id = ?", [cluster_id]).fetchone()
-        if row is None or row[0] is None:
+        into = stored.load_merged_into(db, cluster_id)
+        if into is None:
             return cluster_id
-        cluster_id = int(row[0])
+        cluster_id = into
     return cluster_id
 
 
 def _record_merge(db: store.Database, kept: int, merged: int, summary: ClusterSummary,
                   reason: str = "grew together") -> None:
-    now = store.now_iso()
-    db.conn.execute("UPDATE clusters SET merged_into = ?, updated_at = ? WHERE id = ?", [kept, now, merged])
-    db.conn.execute("INSERT INTO cluster_merges (kept_id, merged_id, reason, at) VALUES (?, ?, ?, ?)",
-                    [kept, merged, reason, now])
+    stored.save_cluster_merge(db, kept, merged, reason)
     summary.merged += 1
 
 
 def _refresh_cluster(db: store.Database, cluster_id: int) -> None:
     """Recompute a cluster's row from its articles (an emptied, unmerged one is deleted).
     `updated_at` moves only when the row changes: it answers "which stories changed?"."""
-    members = db.conn.execute(
-        "SELECT title, publisher, story_at, duplicate_of FROM articles WHERE cluster_id = ? "
-        "ORDER BY story_at, id", [cluster_id]).fetchall()
+    members = stored.load_members(db, cluster_id)
     if members:
-        values = _aggregate(members)
-        db.conn.execute(
-            "UPDATE clusters SET headline = ?, first_seen = ?, last_seen = ?, n_articles = ?, "
-            "n_publishers = ?, publishers = ?, updated_at = ? WHERE id = ? AND (headline, "
-            "first_seen, last_seen, n_articles, n_publishers, publishers) IS NOT (?, ?, ?, ?, ?, ?)",
-            [*values, store.now_iso(), cluster_id, *values])
+        stored.save_cluster(db, cluster_id, _aggregate(members))
     else:
-        db.conn.execute("UPDATE clusters SET n_articles = 0, n_publishers = 0 WHERE id = ?", [cluster_id])
-        db.conn.execute("DELETE FROM clusters WHERE id = ? AND merged_into IS NULL", [cluster_id])
+        stored.drop_empty_cluster(db, cluster_id)
 
 
 def _aggregate(members: list[tuple[Any, ...]]) -> tuple[Any, ...]:
@@ -359,30 +305,18 @@ def _aggregate(members: list[tuple[Any, ...]]) -> tuple[Any, ...]:
 def record_corrections(db: store.Database, splits: Iterable[int] = (),
                        merges: Iterable[tuple[int, int]] = ()) -> None:
     """Store splits (article ids) and merges (cluster id pairs); the next run applies them."""
-    now = store.now_iso()
     for article_id in splits:
-        row = db.conn.execute("SELECT cluster_id FROM articles WHERE id = ?", [article_id]).fetchone()
-        if row is None:
+        if not stored.save_split(db, article_id):
             raise ClusterError(f"--split {article_id}: no such article")
-        db.conn.execute("INSERT INTO cluster_corrections (action, article_id, cluster_a, at) "
-                        "VALUES ('split', ?, ?, ?)", [article_id, row[0], now])
-        db.conn.execute("UPDATE articles SET story_leader = NULL WHERE id = ?", [article_id])
     for a, b in merges:
         first_a, first_b = _first_article(db, a), _first_article(db, b)
         if _resolve(db, a) == _resolve(db, b):
             raise ClusterError(f"--merge {a} {b}: already one cluster")
-        db.conn.execute("INSERT INTO cluster_corrections (action, article_id, article_b, cluster_a, "
-                        "cluster_b, at) VALUES ('merge', ?, ?, ?, ?, ?)", [first_a, first_b, a, b, now])
-        db.conn.execute("UPDATE articles SET story_leader = NULL WHERE id = ?", [first_b])
+        stored.save_merge_correction(db, first_a, first_b, a, b)
 
 
 def _first_article(db: store.Database, cluster_id: int) -> int:
-    row = db.conn.execute("SELECT id FROM articles WHERE cluster_id = ? ORDER BY story_at, id LIMIT 1",
-                          [_resolve(db, cluster_id)]).fetchone()
-    if row is None:
+    first = stored.first_article(db, _resolve(db, cluster_id))
+    if first is None:
         raise ClusterError(f"--merge: no cluster {cluster_id} (or it has no articles)")
-    return int(row[0])
-
-
-def _live_clusters(db: store.Database) -> int:
-    return int(db.conn.execute("SELECT COUNT(*) FROM clusters WHERE merged_into IS NULL").fetchone()[0])
+    return first
