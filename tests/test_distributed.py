@@ -453,3 +453,22 @@ def test_a_job_held_too_long_is_no_longer_renewed() -> None:
     assert worker.drop_stalled(1800, now=2000.0) == ["1-0"]
     assert list(worker.in_flight) == ["2-0"] and worker.held_since == {"2-0": 1000.0}
     assert worker.drop_stalled(0, now=1e9) == [] and list(worker.in_flight) == ["2-0"]  # 0: never
+
+
+def test_the_writer_forgets_result_keys_after_thirty_days(tmp_path: Path) -> None:
+    """`ingested` holds one key per saved worker result; keys older than the keep period go, so
+    the table does not grow for ever, and recent ones (still useful against a re-read) stay."""
+    from tracker.crawl.distributed import INGESTED_KEEP_SECONDS, forget_old_results
+    from tracker.store import fetches, transaction
+
+    db = open_db(tmp_path / "tracker.db")
+    with transaction(db):
+        fetches.save_ingested(db, "job-a:0")
+        fetches.save_ingested(db, "job-b:0")
+    with transaction(db):
+        db.conn.execute("UPDATE ingested SET ingested_at = '2020-01-01T00:00:00Z' WHERE key = 'job-a:0'")
+    now = time.time()
+    assert forget_old_results(db, now) == 1
+    assert not fetches.is_ingested(db, "job-a:0") and fetches.is_ingested(db, "job-b:0")
+    assert forget_old_results(db, now + INGESTED_KEEP_SECONDS + 60) == 1
+    assert query(tmp_path / "tracker.db", "SELECT COUNT(*) FROM ingested") == [(0,)]

@@ -35,6 +35,7 @@ from spiders import settings as defaults
 from tracker import store
 from tracker.store import fetches
 from tracker import errors
+from tracker.dates import epoch_iso
 from tracker.crawl.run import (CrawlJob, CrawlSummary, _tally, crawl_jobs, deadline_of, due_article_ids,
                            spider_command, spider_env)
 from tracker.crawl.pages import PageResult, save_page
@@ -190,6 +191,7 @@ def ingest_results(db: store.Database, queue: RedisQueue, policy: RecrawlPolicy,
     """Save results from the workers into SQLite; acknowledge each batch after its commit.
     Starts with this writer's own unacknowledged results (a killed writer's, same name)."""
     summary = IngestSummary()
+    forget_old_results(db)
     own_pending, last_report = True, time.monotonic()
     while True:
         entries = queue.results(options.consumer, options.batch, options.block_ms, own_pending)
@@ -217,6 +219,17 @@ def ingest_results(db: store.Database, queue: RedisQueue, policy: RecrawlPolicy,
                             "unsaved", counts.queued, counts.leased, counts.results)
         elif not options.follow:
             return summary
+
+
+# A result is re-read only while it sits unacknowledged in Redis (a writer killed between its
+# commit and its acknowledgement reads it again when it restarts): its key need not be kept for
+# ever, only far longer than any writer stays down.
+INGESTED_KEEP_SECONDS = 30 * 86400
+
+
+def forget_old_results(db: store.Database, now: float | None = None) -> int:
+    """Prune `ingested` keys older than INGESTED_KEEP_SECONDS, so the table does not grow for ever."""
+    return fetches.prune_ingested(db, epoch_iso((time.time() if now is None else now) - INGESTED_KEEP_SECONDS))
 
 
 def save_batch(db: store.Database, queue: RedisQueue, entries: list[tuple[str, str]],

@@ -114,6 +114,12 @@ def save_ingested(db: Database, key: str) -> None:
     db.conn.execute("INSERT INTO ingested (key, ingested_at) VALUES (?, ?)", [key, now_iso()])
 
 
+def prune_ingested(db: Database, before: str) -> int:
+    """Forget the keys of results saved before `before` (stored time format); how many went."""
+    with transaction(db):
+        return db.conn.execute("DELETE FROM ingested WHERE ingested_at < ?", [before]).rowcount
+
+
 def count_attempted_articles(db: Database) -> int:
     """Articles with at least one recorded attempt."""
     return int(db.conn.execute("SELECT COUNT(DISTINCT article_id) FROM fetches").fetchone()[0])
