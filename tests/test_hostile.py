@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import query
 from tests.test_serve import get, get_json, served_db, server  # noqa: F401 - the real server
 from tracker import store
-from tracker.extract.page import ExtractorPool
+from tracker.extract.pool import ExtractorPool
 from tracker.crawl.pages import PageResult, save_page
 from tracker.crawl.policy import RecrawlPolicy
 from tracker.urls import make_alias
