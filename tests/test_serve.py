@@ -220,7 +220,7 @@ def test_story_page_lists_articles_in_publication_order(server: str) -> None:
 
 
 def test_own_pages_skip_cell_rendering_and_other_pages_keep_it(server: str) -> None:
-    from tracker.datasette.plugins.tracker_links import is_own_page
+    from tracker.serve.datasette.plugins.tracker_links import is_own_page
 
     assert is_own_page("/tracker/search_stories") and is_own_page("/tracker/story")
     assert not is_own_page("/tracker/search_stories.json") and not is_own_page("/tracker/stories")
