@@ -12,7 +12,8 @@ from scrapy.crawler import Crawler
 
 from tracker.store import Database, open_db
 from tracker.errors import ExtractionError
-from tracker.extract.page import ExtractOptions, ExtractorPool
+from tracker.extract.options import ExtractOptions
+from tracker.extract.pool import ExtractorPool
 from tracker.crawl.pages import PageResult, save_page
 from tracker.crawl.policy import RecrawlPolicy, policy_from_settings
 from tracker.crawl.warc import WarcArchive

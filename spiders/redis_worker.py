@@ -41,7 +41,7 @@ from spiders.pipelines import ExtractSavePipeline
 from tracker.crawl.run import CrawlJob
 from tracker.dates import now_iso
 from tracker.crawl.distributed import consumer_name, decode_job, encode_result, open_queue
-from tracker.extract.page import ExtractorPool
+from tracker.extract.pool import ExtractorPool
 from tracker.crawl.pages import PageResult
 from tracker.crawl.queue import HostPolicy, Lease, QueueClosed, RedisQueue
 

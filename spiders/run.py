@@ -12,7 +12,7 @@ import gc
 import os
 import sys
 
-from tracker.extract.page import start_worker_server
+from tracker.extract.pool import start_worker_server
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

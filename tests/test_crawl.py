@@ -527,7 +527,7 @@ def test_address_check_caches_lookups_per_host_but_not_failures(monkeypatch: pyt
 
 
 def test_worker_server_started_early_serves_later_pools() -> None:
-    from tracker.extract.page import ExtractorPool, start_worker_server
+    from tracker.extract.pool import ExtractorPool, start_worker_server
 
     start_worker_server()
     start_worker_server()  # idempotent

@@ -13,10 +13,12 @@ import pytest
 
 from tracker.bench.extract import score_texts, shingle_match
 from tracker.config import PROJECT_ROOT
-from tracker.errors import ExtractionError, TrackerError
-from tracker.extract.page import (ExtractionTimeout, ExtractOptions, ExtractorPool, NotHtmlError,
-                             PageTooLargeError, WARM_UP_PAGE, WorkerCrashedError, drop_title_line,
-                             extract_page, merge_split_bodies, normalise_date)
+from tracker.errors import ExtractionError, NotHtmlError, PageTooLargeError, TrackerError
+from tracker.extract.metadata import normalise_date
+from tracker.extract.options import ExtractOptions
+from tracker.extract.page import extract_page
+from tracker.extract.pool import WARM_UP_PAGE, ExtractionTimeout, ExtractorPool, WorkerCrashedError
+from tracker.extract.text import drop_title_line, merge_split_bodies
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpora" / "article-extraction-benchmark"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")

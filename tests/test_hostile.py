@@ -16,7 +16,7 @@ from tests.test_serve import get, get_json, served_db, server  # noqa: F401 - th
 from tracker import store
 from tracker.dates import now_iso
 from tracker.store import articles
-from tracker.extract.page import ExtractorPool
+from tracker.extract.pool import ExtractorPool
 from tracker.crawl.pages import PageResult, save_page
 from tracker.crawl.policy import RecrawlPolicy
 from tracker.urls import make_alias

@@ -20,7 +20,10 @@ from pathlib import Path
 
 from tracker.config import PROJECT_ROOT
 from tracker.errors import ConfigError, ExtractionError
-from tracker.extract.page import ExtractOptions, ExtractorPool, extract_page, extract_plain_text
+from tracker.extract.options import ExtractOptions
+from tracker.extract.page import extract_page
+from tracker.extract.pool import ExtractorPool
+from tracker.extract.text import extract_plain_text
 
 logger = logging.getLogger(__name__)
 

@@ -93,10 +93,10 @@ def encode_result(page: PageResult, extraction: Any, job: dict[str, Any], attemp
 
 
 def _error_classes() -> dict[str, type[errors.ExtractionError]]:
-    from tracker.extract.page import ExtractionTimeout, NoTextError, WorkerCrashedError
+    from tracker.extract.pool import ExtractionTimeout, WorkerCrashedError
 
     return {cls.__name__: cls for cls in (errors.ExtractionError, errors.NotHtmlError,
-                                          errors.PageTooLargeError, NoTextError, ExtractionTimeout,
+                                          errors.PageTooLargeError, errors.NoTextError, ExtractionTimeout,
                                           WorkerCrashedError)}
 
 

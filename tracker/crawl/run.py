@@ -322,7 +322,7 @@ def replay_warcs(db: store.Database, paths: Iterable[str | os.PathLike[str]], cr
                  policy: RecrawlPolicy | None = None, workers: int = 2) -> CrawlSummary:
     """Run archived responses through extraction and saving, with no network. `create` makes
     articles of pages not yet known (WARC import); replay only updates known articles."""
-    from tracker.extract.page import ExtractorPool  # trafilatura loads only where it is needed
+    from tracker.extract.pool import ExtractorPool  # trafilatura loads only where it is needed
     from tracker.crawl.pages import save_page
     from tracker.crawl.warc import iter_warc_pages
 
