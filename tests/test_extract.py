@@ -110,6 +110,15 @@ def test_meta_dates_when_no_jsonld() -> None:
     assert "delete the images within thirty days" in result.text
 
 
+def test_entities_in_meta_titles_are_decoded_and_placeholder_dates_dropped() -> None:
+    head = ("<meta property='og:title' "
+            "content='Regulator&amp;#8217;s &amp;#8216;final&amp;#8217; warning &amp;amp; fine'>"  # double-encoded
+            "<meta property='article:published_time' content='0001-01-01T00:00:00Z'>")
+    result = extract_page(page(f"<article>{ARTICLE}</article>", head).encode(), "https://e.org/x", None)
+    assert result.title == "Regulator\u2019s \u2018final\u2019 warning & fine"
+    assert result.published != "1-01-01T00:00:00Z" and not (result.published or "").startswith("0001")
+
+
 TEXT = "Le café de la Reine a fermé ; l’autorité a jugé la vidéosurveillance illégale. " * 30
 
 
@@ -179,6 +188,8 @@ def test_drop_title_line() -> None:
     ("2020-12-07 06:11:00 EST", "2020-12-07"),
     ("December 7", None),
     ("2020-13-45", None),
+    ("0001-01-01T00:00:00Z", None),  # a CMS's empty date, not the year 1
+    ("0001-01-01", None),
 ])
 def test_normalise_date(value: str, expected: str | None) -> None:
     assert normalise_date(value) == expected

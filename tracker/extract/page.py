@@ -18,7 +18,7 @@ from tracker.extract.text import TRAFILATURA_VERSION, choose_text, drop_title_li
 
 # Stored with every extraction: change the number when extraction output changes, not when code
 # only moves between modules.
-EXTRACTOR = f"trafilatura {TRAFILATURA_VERSION} + tracker.extract.page 2"
+EXTRACTOR = f"trafilatura {TRAFILATURA_VERSION} + tracker.extract 3"
 
 
 @dataclass(frozen=True)
