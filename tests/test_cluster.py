@@ -1,12 +1,13 @@
-"""The in-memory clustering (tracker/stories/cluster.py) and the benchmark's scoring."""
+"""The in-memory clustering (tracker/stories/: cluster.py and its parts) and the benchmark's scoring."""
 
 from __future__ import annotations
 
 import pytest
 
 from tracker.bench.cluster import score, split, synthetic_items, UCI_CSV
-from tracker.stories.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, name_terms,
-                             pick_headline, script_of, specificity, tokenize, url_terms)
+from tracker.stories.cluster import DAY, ClusterOptions, Clusterer, Item, cluster_items, pick_headline
+from tracker.stories.merge import merge_roots, survivor
+from tracker.stories.terms import name_terms, script_of, specificity, tokenize, url_terms
 
 
 def test_tokenize_drops_stop_words_folds_plurals_and_splits_cjk() -> None:
@@ -102,6 +103,16 @@ def test_fragments_of_one_story_merge_and_the_older_survives() -> None:
     later = clusterer.add(Item(4, 9000, "Zeta shop chain apologises"))
     assert later.leader == 1  # the merged cluster takes what either fragment would have taken
     assert merge_roots([(2, 1, 0.0), (5, 2, 1.0)]) == {2: 1, 5: 1}
+
+
+def test_survivor_follows_chains_and_stops_on_a_cycle() -> None:
+    into = {5: 2, 2: 1, 7: 8, 8: 7}
+    assert survivor(5, into.get) == 1
+    assert survivor(3, into.get) == 3  # never merged
+    assert survivor(7, into.get) == 7  # bad data: the walk stops where the cycle closes
+    known: dict[int, int] = {}
+    assert survivor(5, into.get, known) == 1 and known == {5: 1, 2: 1}
+    assert survivor(9, {9: 5}.get, known) == 1  # stops at 5, already resolved
 
 
 def test_beat_terms_alone_do_not_make_a_story() -> None:

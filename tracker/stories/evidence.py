@@ -1,4 +1,4 @@
-"""Evidence that articles report one event, kept beside each cluster's centroid (tracker/stories/cluster.py).
+"""Evidence that articles report one event, kept beside each cluster's centroid (tracker/stories/index.py).
 
 A cosine over weighted terms says two texts are *alike*; in a feed about one beat, articles alike in
 vocabulary ("launches", "market report", "self-driving") are often different events, and a centroid
@@ -37,6 +37,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
+
+from tracker.stories.model import ClusterOptions, Item
 
 TAG_KINDS = ("company", "regulator", "action", "jurisdiction")  # kinds that tell events apart
 
@@ -90,6 +92,41 @@ class Evidence:
         """True when one mark is carried by more than `share` of the originals on both sides."""
         return any(n > share * self.size and other.counts.get(mark, 0) > share * other.size
                    for mark, n in self.counts.items())
+
+
+def supports_join(evidence: Evidence, item: Item, marks: frozenset[str], similarity: float,
+                  options: ClusterOptions) -> bool:
+    """Evidence that the item (with its `marks`, at mean `similarity` to the originals) reports
+    the event of the cluster whose evidence this is."""
+    if options.use_tags and item.tags and tags_conflict(tags_by_kind(item.tags), evidence.tags):
+        return False
+    if len(marks) < options.min_marks:
+        return True
+    if similarity >= options.telling_similarity and evidence.publishers != {item.publisher}:
+        return True  # (one outlet's own template makes its articles alike: not evidence)
+    if similarity >= options.copy_similarity:
+        return True  # the same text again, from any outlet: a copy (found as a duplicate on joining)
+    available = min(len(marks), evidence.marks_per_original())
+    shared = support(marks, evidence, item.publisher, options.own_outlet_weight)
+    if evidence.size > 1 and evidence.unanimous(marks) and shared >= options.unanimous_share * available:
+        return True
+    needed = min(options.min_shared, options.evidence_share * available)
+    return evidence.dominant(marks, options.dominance) and shared >= needed
+
+
+def supports_merge(ea: Evidence, eb: Evidence, similarity: float, options: ClusterOptions) -> bool:
+    """Evidence that two clusters (at average linkage `similarity`) report one event: tags that do
+    not conflict, a mark most originals carry on both sides, and enough marks shared by their
+    originals on average."""
+    if options.use_tags and tags_conflict(ea.tags, eb.tags):
+        return False
+    available = min(ea.marks_per_original(), eb.marks_per_original())
+    if available < options.min_marks:
+        return True
+    if similarity >= options.telling_similarity and not one_outlet(ea, eb) or similarity >= options.copy_similarity:
+        return True  # (as for a join: one outlet's template is no evidence, its copies are)
+    needed = min(options.min_shared, options.evidence_share * available)
+    return ea.shares_theme(eb, options.dominance) and linkage(ea, eb, options.own_outlet_weight) >= needed
 
 
 def support(marks: Iterable[str], evidence: Evidence, publisher: str = "", own_weight: float = 1.0) -> float:

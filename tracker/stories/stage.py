@@ -36,6 +36,7 @@ from typing import Any, Iterable, Iterator
 from tracker import store
 from tracker.stories.cluster import (Assignment, Clusterer, ClusterOptions, Item, fingerprint, lookback_seconds,
                              merge_roots, pick_headline)
+from tracker.stories.merge import survivor
 from tracker.dates import epoch_iso
 from tracker.errors import TrackerError
 
@@ -228,9 +229,7 @@ def _groups(db: store.Database, touched: set[int]) -> list[list[int]]:
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
+        return survivor(x, parent.get)
 
     for a, b in db.conn.execute(
             "SELECT l1.story_leader, l2.story_leader FROM cluster_corrections c "
@@ -309,14 +308,12 @@ def _group_id(db: store.Database, index: int, owner: dict[int, int], summary: Cl
 
 def _resolve(db: store.Database, cluster_id: int) -> int:
     """Follow merged_into to the live cluster."""
-    seen = set()
-    while cluster_id not in seen:
-        seen.add(cluster_id)
-        row = db.conn.execute("SELECT merged_into FROM clusters WHERE id = ?", [cluster_id]).fetchone()
-        if row is None or row[0] is None:
-            return cluster_id
-        cluster_id = int(row[0])
-    return cluster_id
+
+    def merged_into(x: int) -> int | None:
+        row = db.conn.execute("SELECT merged_into FROM clusters WHERE id = ?", [x]).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    return survivor(cluster_id, merged_into)
 
 
 def _record_merge(db: store.Database, kept: int, merged: int, summary: ClusterSummary,
