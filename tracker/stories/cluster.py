@@ -21,13 +21,15 @@ each its own module, in the order an item meets them:
   (`evidence.py`), else it starts a cluster. Comparing with the centroid, not with the nearest
   member, stops single-link chaining; but a centroid of diverse articles grows more similar to
   everything (its cosine to an item is the mean similarity times n / |centroid|), so the evidence
-  is counted per original. A cluster only takes items written in its script (and, when both
-  declare one, its language): an Arabic title never joins an English story because of a shared
-  "2024" or "iPhone".
+  is counted per original. A bare headline (fewer than `min_marks` marks) joins on similarity
+  alone, counting words many open stories share at their topic weight (evidence.py). A cluster
+  only takes items written in its script (and, when both declare one, its language): an Arabic
+  title never joins an English story because of a shared "2024" or "iPhone".
 * **Merges** (`merge.py`): after each join the cluster is compared with the item's next-best
   candidates, and fragments of one story merge (average linkage, the same evidence); the cluster
   that began first survives and the merge is reported (`Clusterer.merges`), so stored results and
-  stable ids follow it.
+  stable ids follow it. An item refused by every candidate starts its own cluster and is not then
+  merged into one of them (the merge test, laxer when one side has few marks, was a back door).
 * **Duplicates** (here): inside the chosen cluster, the item's normalised text (title +
   excerpt/text lead) is compared with the cluster's last `dup_compare` originals by rapidfuzz
   `ratio`; at `dup_threshold` or above it is a duplicate of the closest one and does not move the
@@ -50,7 +52,7 @@ from typing import Iterable, Iterator, Sequence
 
 from rapidfuzz import fuzz, process
 
-from tracker.stories.evidence import supports_join
+from tracker.stories.evidence import Weight, supports_join
 from tracker.stories.index import OpenCluster, OpenClusters
 from tracker.stories.merge import merge_fragments, merge_roots
 from tracker.stories.model import DAY, Assignment, ClusterOptions, Features, Item, dot
@@ -77,7 +79,9 @@ class Clusterer:
         features = self._prepare(item)
         script = script_of(item.title or item.body)
         ranked = [] if item.id in self.pinned else self._ranked(features.vector, script, item)
-        cluster = self._choose(ranked, features, item) or self._start(item, script)
+        cluster = self._choose(ranked, features, item)
+        if cluster is None:  # refused by every candidate: not merged into one by the merge test either
+            return self._join(self._start(item, script), item, features)
         assignment = self._join(cluster, item, features)
         others = [other.leader for _, other in ranked if other.leader != cluster.leader]
         merged = merge_fragments(self._open, cluster, others[: self.options.merge_candidates], self.options)
@@ -142,13 +146,29 @@ class Clusterer:
 
     def _choose(self, ranked: list[tuple[float, OpenCluster]], features: Features, item: Item) -> OpenCluster | None:
         """The most similar candidate that reaches the threshold and has evidence of one event."""
+        weight = self._open.topic_weight()
         for similarity, cluster in ranked:
             if similarity < self.options.threshold:
                 return None
-            mean = similarity * math.sqrt(cluster.norm2) / cluster.size  # to each original, on average
-            if supports_join(cluster.evidence, item, features.marks, mean, self.options):
+            telling = self._event_similarity(similarity, cluster, features, weight)
+            if len(features.marks) < self.options.min_marks and telling < self.options.threshold:
+                continue  # too little text to judge, and alike only in a topic's words
+            per_original = math.sqrt(cluster.norm2) / cluster.size  # cosine to the centroid -> mean to each original
+            if supports_join(cluster.evidence, item, features.marks, similarity * per_original, self.options,
+                             weight, telling * per_original):
                 return cluster
         return None
+
+    @staticmethod
+    def _event_similarity(similarity: float, cluster: OpenCluster, features: Features, weight: Weight) -> float:
+        """The item's similarity to the cluster counting each term `weight` times: words that many
+        open stories share (a templated series: "X Market 2020 Global Trends, Industry Share..." with
+        a different X each time) do not make two items alike."""
+        if weight is None:
+            return similarity
+        centroid = cluster.centroid
+        total = sum(value * centroid.get(term, 0.0) * weight(term) for term, value in features.vector.items())
+        return total / math.sqrt(cluster.norm2)
 
     def _eligible(self, cluster: OpenCluster, script: str, item: Item) -> bool:
         if cluster.pinned or cluster.script != script:
@@ -186,7 +206,7 @@ class Clusterer:
         return normalise(f"{item.title} {item.body}")[: self.options.dup_chars]
 
 
-ALGORITHM_VERSION = 3  # bump when a change makes stored assignments stale
+ALGORITHM_VERSION = 4  # bump when a change makes stored assignments stale
 
 
 def fingerprint(options: ClusterOptions) -> str:

@@ -6,7 +6,8 @@ candidates share at least one term that is rare among open clusters: an inverted
 the leaders of the open clusters whose centroid has it; terms in more than `max_postings` of them
 find no candidates. So the cost per item depends on how much news is open at that moment, not on
 the archive size: linear overall. Closed clusters are forgotten once an hour (`sweep`), which only
-saves memory.
+saves memory. The same index says how many open stories carry a term, which is what makes a mark
+a topic's rather than an event's (`topic_weight`, used by tracker/stories/evidence.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from tracker.stories.evidence import Evidence
+from tracker.stories.evidence import Evidence, Weight
 from tracker.stories.model import DAY, ClusterOptions, Features, Item
 
 
@@ -76,6 +77,20 @@ class OpenClusters:
         leaders = self._postings.get(term)
         options = self.options
         return leaders is not None and len(leaders) > options.common_share * (len(self._clusters) + options.prior_docs)
+
+    def topic_weight(self) -> Weight:
+        """A mark's weight as evidence of one event: 1, or less for a mark in more than
+        `topic_share` of the open stories (a big company, a template's word: a topic's, shared by
+        many unrelated stories), in proportion. None when `topic_share` is 0 (all weigh 1)."""
+        options = self.options
+        if not options.topic_share:
+            return None
+        most = max(1.0, options.topic_share * (len(self._clusters) + options.prior_docs))  # (one story: its own)
+
+        def weight(mark: str) -> float:
+            spread = len(self._postings.get(mark, ()))
+            return 1.0 if spread <= most else most / spread
+        return weight
 
     def absorb(self, cluster: OpenCluster, item: Item, features: Features, text: str) -> None:
         """Add `item` to `cluster` as an original: its centroid, evidence and the index."""

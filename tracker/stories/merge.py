@@ -26,6 +26,7 @@ def merge_fragments(clusters: OpenClusters, cluster: OpenCluster, leaders: list[
     merged: list[tuple[int, int]] = []
     if cluster.pinned or not cluster.size:
         return merged
+    weight = clusters.topic_weight()
     for leader in leaders:
         other = clusters.get(leader)
         if other is None or other is cluster or not _mergeable(cluster, other, options):
@@ -37,7 +38,7 @@ def merge_fragments(clusters: OpenClusters, cluster: OpenCluster, leaders: list[
             merge = product / math.sqrt(lone.norm2 * group.norm2) >= options.threshold
         else:
             merge = mean >= options.merge_threshold
-        if merge and supports_merge(cluster.evidence, other.evidence, mean, options):
+        if merge and supports_merge(cluster.evidence, other.evidence, mean, options, weight):
             keep, gone = sorted((cluster, other), key=lambda c: (c.first, c.leader))
             clusters.fold(keep, gone)
             merged.append((gone.leader, keep.leader))

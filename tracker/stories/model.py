@@ -57,6 +57,8 @@ class ClusterOptions:
     unanimous_share: float = 0.3  # enough shared marks when one of them is in every original
     copy_similarity: float = 0.9  # so alike it is the same text: evidence even within one outlet
     use_tags: bool = True  # differing companies, regulators, actions, jurisdictions keep apart
+    tag_share: float = 0.25  # ...counting a side's tags that at least this share of its articles carry
+    topic_share: float = 0.01  # a mark in more of the open stories than this is a topic's: weighs less
 
 
 @dataclass(frozen=True)
