@@ -1,12 +1,14 @@
-"""The in-memory clustering (tracker/stories/cluster.py) and the benchmark's scoring."""
+"""The in-memory clustering (tracker/stories/: cluster.py and its parts) and the benchmark's scoring."""
 
 from __future__ import annotations
 
 import pytest
 
 from tracker.bench.cluster import score, split, synthetic_items, UCI_CSV
-from tracker.stories.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, merge_roots, name_terms,
-                             pick_headline, script_of, specificity, tokenize, url_terms)
+from tracker.stories.cluster import DAY, ClusterOptions, Clusterer, Item, cluster_items, pick_headline
+from tracker.stories.evidence import Evidence, item_tags, supports_merge, tags_conflict
+from tracker.stories.merge import merge_roots, survivor
+from tracker.stories.terms import name_terms, script_of, specificity, tokenize, url_terms
 
 
 def test_tokenize_drops_stop_words_folds_plurals_and_splits_cjk() -> None:
@@ -102,6 +104,16 @@ def test_fragments_of_one_story_merge_and_the_older_survives() -> None:
     later = clusterer.add(Item(4, 9000, "Zeta shop chain apologises"))
     assert later.leader == 1  # the merged cluster takes what either fragment would have taken
     assert merge_roots([(2, 1, 0.0), (5, 2, 1.0)]) == {2: 1, 5: 1}
+
+
+def test_survivor_follows_chains_and_stops_on_a_cycle() -> None:
+    into = {5: 2, 2: 1, 7: 8, 8: 7}
+    assert survivor(5, into.get) == 1
+    assert survivor(3, into.get) == 3  # never merged
+    assert survivor(7, into.get) == 7  # bad data: the walk stops where the cycle closes
+    known: dict[int, int] = {}
+    assert survivor(5, into.get, known) == 1 and known == {5: 1, 2: 1}
+    assert survivor(9, {9: 5}.get, known) == 1  # stops at 5, already resolved
 
 
 def test_beat_terms_alone_do_not_make_a_story() -> None:
@@ -205,6 +217,73 @@ def test_differing_tags_keep_stories_apart_and_missing_tags_change_nothing() -> 
     one_side = [uk, untagged[1]]  # only one side tagged: no conflict to see
     assert len({a.leader for a in cluster_items(one_side)}) == 1
     assert len({a.leader for a in cluster_items([uk, us], ClusterOptions(use_tags=False))}) == 1
+
+
+def test_one_articles_passing_tag_does_not_make_its_story_about_it() -> None:
+    story = Evidence()
+    for n in range(5):  # five reports of one speech; one mentions Britain in passing
+        story.add((), {"company:alphabet"} | ({"jurisdiction:gb"} if n == 0 else set()))
+    eu = item_tags({"company:alphabet", "jurisdiction:eu"})
+    assert tags_conflict(eu, story, share=0.0)  # every tag of every article counted: kept apart
+    assert not tags_conflict(eu, story, share=ClusterOptions().tag_share)
+    story.add((), {"company:alphabet", "jurisdiction:gb"})  # two of six now: what the story is about
+    assert tags_conflict(eu, story, share=ClusterOptions().tag_share)
+    assert not tags_conflict(item_tags({"company:alphabet", "jurisdiction:gb"}), story, share=0.25)
+
+
+def test_a_name_in_many_open_stories_is_a_topics_not_an_events() -> None:
+    elsewhere = Item(1, 0, "Havenloodsen staken in Rotterdam om nachtdiensten",
+                     "De havenautoriteit, die haar roosters in Zorbcloud Velanta bijhoudt, wijst naar de veerdienst.",
+                     "Havenkrant", "nl")  # another story naming the cloud company (apart: another language)
+    quorvex = Item(2, 600, "Quorvex moves customer billing to Zorbcloud Velanta",
+                   "Quorvex, the Lisbon water utility, will run invoices, meter readings and leak alerts for its "
+                   "four hundred thousand households on Zorbcloud Velanta from March, finance chief Ines "
+                   "Saramago said, after a tender against two Portuguese rivals.", "Wire A", "en")
+    brimtal = Item(3, 660, "Brimtal moves its newspaper archive to the cloud",
+                   "Brimtal, the Oslo publisher of eleven regional dailies, will keep scanned pages going back to "
+                   "1890, obituaries and photographs on Zorbcloud Velanta, editor Sigrun Haugland wrote to "
+                   "subscribers in Tromso and Bergen.", "Wire B", "en")
+    items = [elsewhere, quorvex, brimtal]
+    # two customers' deals share only the company's name: counted in full, it joins them
+    assert [a.leader for a in cluster_items(items, ClusterOptions(topic_share=0.0))] == [1, 2, 2]
+    assert [a.leader for a in cluster_items(items)] == [1, 2, 3]
+    follow_up = Item(3, 660, "Quorvex billing heads to Zorbcloud Velanta, Saramago says",
+                     "The Lisbon water utility Quorvex will move meter readings, leak alerts and invoices after "
+                     "the tender, finance chief Ines Saramago told reporters.", "Wire B", "en")
+    assert [a.leader for a in cluster_items([elsewhere, quorvex, follow_up])] == [1, 2, 2]
+
+
+def test_a_templated_series_is_not_one_story() -> None:
+    # other open stories (in other languages, so they stay apart) use the template's words too
+    elsewhere = [Item(1, 0, "Börse 2020: Global Trends, Market Share und Industry Analysis im Fokus",
+                      "Frankfurter Händler verkaufen Siemens-Aktien nach dem Forecast.", "Handelsblatt", "de"),
+                 Item(2, 60, "Mode 2020: Global Trends en Market Share volgens de Industry Analysis",
+                      "Vinted en Depop melden dubbele omzet in de Forecast.", "Modeblad", "nl"),
+                 Item(3, 120, "Transport maritime 2020: Global Trends, Market Share et Industry Analysis",
+                      "Maersk détourne ses pétroliers selon le Forecast.", "Le Marin", "fr"),
+                 Item(4, 180, "Turismo 2020: Global Trends y Market Share según la Industry Analysis",
+                      "Los hoteles de Mallorca esperan más visitantes, dice el Forecast.", "El Viajero", "es")]
+    reports = [Item(10 + i, 600 + 60 * i, f"{subject} Market 2020 Global Trends, Industry Share, Analysis and Forecast",
+                    publisher=outlet, language="en")
+               for i, (subject, outlet) in enumerate([("Seaweed Packaging", "MarketWire"),
+                                                      ("Drone Delivery", "PressDesk"), ("Smart Mirror", "MarketWire")])]
+    # bare headlines (too few marks to judge) alike in the template's words: similarity alone lumps them...
+    assert [a.leader for a in cluster_items(elsewhere + reports, ClusterOptions(topic_share=0.0))][4:] == [10, 10, 10]
+    # ...but words that many open stories share do not make two items alike
+    assert [a.leader for a in cluster_items(elsewhere + reports)][4:] == [10, 11, 12]
+    assert [a.leader for a in cluster_items(elsewhere + reports)][:4] == [1, 2, 3, 4]
+
+
+def test_an_item_refused_by_the_joining_test_is_not_merged_in_by_the_merge_test() -> None:
+    group = [Item(1, 0, "City council approves new budget for parks", publisher="Daily"),
+             Item(2, 60, "Council approves budget for city parks", publisher="Herald")]
+    item = Item(3, 120, "Oakvale council budget: mayor Brannigan vetoes Quillfield parks plan", publisher="Post")
+    assert [a.leader for a in cluster_items(group + [item])] == [1, 1, 3]  # its four marks: none shared
+    lone, bare = Evidence(), Evidence()
+    lone.add({"oakvale", "brannigan", "vetoe", "quillfield"}, (), "Post")
+    bare.add((), (), "Daily")
+    bare.add((), (), "Herald")
+    assert supports_merge(lone, bare, 0.25, ClusterOptions())  # (one side too bare to judge: similarity decides)
 
 
 def test_names_are_capitalised_words_that_do_not_open_a_sentence() -> None:

@@ -1,4 +1,4 @@
-"""Evidence that articles report one event, kept beside each cluster's centroid (tracker/stories/cluster.py).
+"""Evidence that articles report one event, kept beside each cluster's centroid (tracker/stories/index.py).
 
 A cosine over weighted terms says two texts are *alike*; in a feed about one beat, articles alike in
 vocabulary ("launches", "market report", "self-driving") are often different events, and a centroid
@@ -26,17 +26,27 @@ capital. Numbers are never marks.
   holds for a merge of two clusters that are one outlet's on both sides. Only a copy (similarity
   `copy_similarity`, the outlet's page under a second URL) passes within one outlet.
 * **Too little text to judge.** An item with fewer than `min_marks` marks (a bare headline in
-  common words) carries no evidence either way: similarity alone decides, as before.
+  common words) carries no evidence either way: similarity alone decides (but see the next point).
+* **A topic's marks weigh less.** A mark in more than `topic_share` of the open stories (at least
+  one other) is a topic's rather than an event's: a big company ("Amazon", "AWS"), a template's
+  word. It counts in proportion (`weight`, from `tracker.stories.index.OpenClusters.topic_weight`)
+  towards the shared marks, and the similarity that lets a bare headline join, or that is telling
+  in itself, counts such words the same way (tracker/stories/cluster.py): "X Market 2020 Global
+  Trends, Industry Share..." with a different X each time is a templated series, not one event.
 * **Tags.** When the privacy lens has tagged articles ("company:clearview-ai", "action:fine"), two
   sides that both name companies (or regulators, actions, jurisdictions) and share none of them are
-  different events, however alike their words: Clearview's UK fine and its US settlement.
+  different events, however alike their words: Clearview's UK fine and its US settlement. A side's
+  tags here are those at least `tag_share` of its originals carry (and any tag of the other side
+  may match them): one article's passing mention of Britain does not make a story about Britain.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
+
+from tracker.stories.model import ClusterOptions, Item
 
 TAG_KINDS = ("company", "regulator", "action", "jurisdiction")  # kinds that tell events apart
 
@@ -48,7 +58,7 @@ class Evidence:
     size: int = 0
     total: int = 0  # marks summed over the originals
     counts: Counter[str] = field(default_factory=Counter)  # mark -> originals that carry it
-    tags: dict[str, set[str]] = field(default_factory=dict)  # kind -> tags any original carries
+    tags: dict[str, Counter[str]] = field(default_factory=dict)  # kind -> tag -> originals carrying it
     publishers: set[str] = field(default_factory=set)
     by_publisher: dict[str, Counter[str]] = field(default_factory=dict)  # outlet -> its marks' counts
 
@@ -61,7 +71,7 @@ class Evidence:
         self.total += len(marks)
         self.counts.update(marks)
         for kind, values in tags_by_kind(tags).items():
-            self.tags.setdefault(kind, set()).update(values)
+            self.tags.setdefault(kind, Counter()).update(values)
 
     def fold(self, other: Evidence) -> None:
         """Take in a merged cluster's evidence."""
@@ -71,8 +81,8 @@ class Evidence:
         self.publishers |= other.publishers
         for publisher, counts in other.by_publisher.items():
             self.by_publisher.setdefault(publisher, Counter()).update(counts)
-        for kind, values in other.tags.items():
-            self.tags.setdefault(kind, set()).update(values)
+        for kind, counts in other.tags.items():
+            self.tags.setdefault(kind, Counter()).update(counts)
 
     def marks_per_original(self) -> float:
         """How many marks an original carries, on average."""
@@ -92,17 +102,61 @@ class Evidence:
                    for mark, n in self.counts.items())
 
 
-def support(marks: Iterable[str], evidence: Evidence, publisher: str = "", own_weight: float = 1.0) -> float:
+Weight = Callable[[str], float] | None  # a mark's weight as evidence (1: an event's; less: a topic's)
+
+
+def supports_join(evidence: Evidence, item: Item, marks: frozenset[str], similarity: float,
+                  options: ClusterOptions, weight: Weight = None, telling: float | None = None) -> bool:
+    """Evidence that the item (with its `marks`, at mean `similarity` to the originals) reports
+    the event of the cluster whose evidence this is."""
+    if options.use_tags and item.tags and tags_conflict(item_tags(item.tags), evidence, options.tag_share):
+        return False
+    if len(marks) < options.min_marks:
+        return True
+    telling = similarity if telling is None else telling
+    if telling >= options.telling_similarity and evidence.publishers != {item.publisher}:
+        return True  # (one outlet's own template makes its articles alike: not evidence)
+    if similarity >= options.copy_similarity:
+        return True  # the same text again, from any outlet: a copy (found as a duplicate on joining)
+    available = min(len(marks), evidence.marks_per_original())
+    shared = support(marks, evidence, item.publisher, options.own_outlet_weight, weight)
+    if evidence.size > 1 and evidence.unanimous(marks) and shared >= options.unanimous_share * available:
+        return True
+    needed = min(options.min_shared, options.evidence_share * available)
+    return evidence.dominant(marks, options.dominance) and shared >= needed
+
+
+def supports_merge(ea: Evidence, eb: Evidence, similarity: float, options: ClusterOptions,
+                   weight: Weight = None) -> bool:
+    """Evidence that two clusters (at average linkage `similarity`) report one event: tags that do
+    not conflict, a mark most originals carry on both sides, and enough marks shared by their
+    originals on average."""
+    if options.use_tags and tags_conflict(ea, eb, options.tag_share):
+        return False
+    available = min(ea.marks_per_original(), eb.marks_per_original())
+    if available < options.min_marks:
+        return True
+    if similarity >= options.telling_similarity and not one_outlet(ea, eb) or similarity >= options.copy_similarity:
+        return True  # (as for a join: one outlet's template is no evidence, its copies are)
+    needed = min(options.min_shared, options.evidence_share * available)
+    return ea.shares_theme(eb, options.dominance) and linkage(ea, eb, options.own_outlet_weight, weight) >= needed
+
+
+def support(marks: Iterable[str], evidence: Evidence, publisher: str = "", own_weight: float = 1.0,
+            weight: Weight = None) -> float:
     """Mean number of marks an item shares with each original of the cluster; a mark shared with an
     original of the item's own outlet counts `own_weight` (one outlet's reports share its template;
     an item that names no outlet has none known)."""
     if not evidence.size:
         return 0.0
     marks = set(marks)
-    total = float(sum(evidence.counts.get(mark, 0) for mark in marks))
+    if weight is None:
+        total = float(sum(evidence.counts.get(mark, 0) for mark in marks))
+    else:
+        total = sum(evidence.counts.get(mark, 0) * weight(mark) for mark in marks)
     own = evidence.by_publisher.get(publisher) if publisher and own_weight != 1.0 else None
     if own:
-        total -= (1.0 - own_weight) * sum(own.get(mark, 0) for mark in marks)
+        total -= (1.0 - own_weight) * _shared(own, Counter(marks), weight)
     return total / evidence.size
 
 
@@ -111,26 +165,45 @@ def one_outlet(a: Evidence, b: Evidence) -> bool:
     return len(a.publishers) == 1 and a.publishers == b.publishers and "" not in a.publishers
 
 
-def linkage(a: Evidence, b: Evidence, own_weight: float = 1.0) -> float:
+def linkage(a: Evidence, b: Evidence, own_weight: float = 1.0, weight: Weight = None) -> float:
     """Mean number of marks shared by a pair of originals, one from each cluster; a pair from one
     outlet counts its shared marks `own_weight` (as in `support`)."""
     if not a.size or not b.size:
         return 0.0
-    total = float(_shared(a.counts, b.counts))
+    total = float(_shared(a.counts, b.counts, weight))
     if own_weight != 1.0:
         for publisher in a.publishers & b.publishers - {""}:  # (no outlet named: no template known)
-            total -= (1.0 - own_weight) * _shared(a.by_publisher[publisher], b.by_publisher[publisher])
+            total -= (1.0 - own_weight) * _shared(a.by_publisher[publisher], b.by_publisher[publisher], weight)
     return total / (a.size * b.size)
 
 
-def _shared(a: Counter[str], b: Counter[str]) -> int:
+def _shared(a: Counter[str], b: Counter[str], weight: Weight = None) -> float:
     small, large = sorted((a, b), key=len)
-    return sum(n * large.get(mark, 0) for mark, n in small.items())
+    if weight is None:
+        return sum(n * large.get(mark, 0) for mark, n in small.items())
+    return sum(n * large[mark] * weight(mark) for mark, n in small.items() if mark in large)
 
 
-def tags_conflict(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
-    """True when both sides carry tags of one kind and have none of that kind in common."""
-    return any(a.get(kind) and b.get(kind) and not a[kind] & b[kind] for kind in TAG_KINDS)
+def tags_conflict(a: Evidence, b: Evidence, share: float = 0.0) -> bool:
+    """True when, for one kind, both sides have tags that at least `share` of their originals carry
+    and neither side's such tags are among any of the other's: one article's passing mention of a
+    jurisdiction or a company does not make its story about it."""
+    for kind in TAG_KINDS:
+        mine, theirs = a.tags.get(kind), b.tags.get(kind)
+        if not mine or not theirs:
+            continue
+        main_a = {tag for tag, n in mine.items() if n >= share * a.size}
+        main_b = {tag for tag, n in theirs.items() if n >= share * b.size}
+        if main_a and main_b and not main_a & theirs.keys() and not main_b & mine.keys():
+            return True
+    return False
+
+
+def item_tags(tags: Iterable[str]) -> Evidence:
+    """An item's tags as the evidence of a cluster of one (no marks)."""
+    evidence = Evidence()
+    evidence.add((), tags)
+    return evidence
 
 
 def tags_by_kind(tags: Iterable[str]) -> dict[str, set[str]]:

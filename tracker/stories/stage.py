@@ -40,6 +40,7 @@ from tracker.store import lens as stored_lens
 from tracker.store import stories as stored
 from tracker.stories.cluster import (Assignment, Clusterer, ClusterOptions, Item, fingerprint, lookback_seconds,
                              merge_roots, pick_headline)
+from tracker.stories.merge import survivor
 from tracker.dates import epoch_iso
 from tracker.errors import TrackerError
 
@@ -206,9 +207,7 @@ def _groups(db: store.Database, touched: set[int]) -> list[list[int]]:
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
+        return survivor(x, parent.get)
 
     for a, b in stored.load_joined_leaders(db):
         ra, rb = find(a), find(b)
@@ -266,14 +265,7 @@ def _group_id(db: store.Database, index: int, owner: dict[int, int], summary: Cl
 
 def _resolve(db: store.Database, cluster_id: int) -> int:
     """Follow merged_into to the live cluster."""
-    seen = set()
-    while cluster_id not in seen:
-        seen.add(cluster_id)
-        into = stored.load_merged_into(db, cluster_id)
-        if into is None:
-            return cluster_id
-        cluster_id = into
-    return cluster_id
+    return survivor(cluster_id, lambda x: stored.load_merged_into(db, x))
 
 
 def _record_merge(db: store.Database, kept: int, merged: int, summary: ClusterSummary,
