@@ -168,21 +168,6 @@ def test_a_chain_through_a_topic_is_not_followed() -> None:
     assert [a.leader for a in cluster_items(items)] == [1, 1, 1, 4]
 
 
-def test_fragments_bridged_by_one_article_do_not_merge() -> None:
-    brain = [Item(1, 0, "Deep learning gives sharper brain scans"),
-             Item(2, 60, "Brain scans made sharper by deep learning"),
-             Item(3, 90, "Sharper brain scans from deep learning")]
-    corners = [Item(4, 120, "Cameras see around corners in real time"),
-               Item(5, 180, "Cameras that see around corners in real time"),
-               Item(6, 240, "Seeing around corners in real time with cameras")]
-    bridge = Item(7, 300, "Deep learning cameras see around corners and give sharper brain scans")
-    items = brain + corners + [bridge]
-    # the bridge joins the brain scans and is like every corners article: average linkage merges the
-    # two stories, though no brain-scan article is like a corners one (A like B, B like C, A unlike C)
-    assert [a.leader for a in cluster_items(items, ClusterOptions(alike_share=0.0))] == [1] * 7
-    assert [a.leader for a in cluster_items(items)] == [1, 1, 1, 4, 4, 4, 1]
-
-
 def test_one_outlets_template_is_no_evidence_but_its_follow_up_joins_a_shared_story() -> None:
     title = "{t} Market 2020 Industry Outlook, Comprehensive Insights, Growth by Top Companies"
     body = ("Qyrell Research of Albany publishes its {t} market report: Comprehensive Insights on the {t} "

@@ -26,9 +26,7 @@ each its own module, in the order an item meets them:
   only takes items written in its script (and, when both declare one, its language): an Arabic
   title never joins an English story because of a shared "2024" or "iPhone".
 * **Merges** (`merge.py`): after each join the cluster is compared with the item's next-best
-  candidates, and fragments of one story merge (average linkage, the same evidence, and at least
-  `alike_share` of the cross pairs as alike as a join asks: one bridging article does not chain two
-  stories together); the cluster
+  candidates, and fragments of one story merge (average linkage, the same evidence); the cluster
   that began first survives and the merge is reported (`Clusterer.merges`), so stored results and
   stable ids follow it. An item refused by every candidate starts its own cluster and is not then
   merged into one of them (the merge test, laxer when one side has few marks, was a back door).
@@ -208,7 +206,7 @@ class Clusterer:
         return normalise(f"{item.title} {item.body}")[: self.options.dup_chars]
 
 
-ALGORITHM_VERSION = 5  # bump when a change makes stored assignments stale
+ALGORITHM_VERSION = 4  # bump when a change makes stored assignments stale
 
 
 def fingerprint(options: ClusterOptions) -> str:

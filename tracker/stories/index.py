@@ -34,12 +34,6 @@ class OpenCluster:
     norm2: float = 0.0  # the centroid's squared length
     originals: list[tuple[int, str]] = field(default_factory=list)
     evidence: Evidence = field(default_factory=Evidence)
-    earliest: list[tuple[tuple[float, int], dict[str, float]]] = field(default_factory=list)  # see `vectors`
-
-    @property
-    def vectors(self) -> list[dict[str, float]]:
-        """The vectors of the cluster's first `alike_sample` originals (with `alike_share`)."""
-        return [vector for _, vector in self.earliest]
 
 
 class OpenClusters:
@@ -101,8 +95,6 @@ class OpenClusters:
     def absorb(self, cluster: OpenCluster, item: Item, features: Features, text: str) -> None:
         """Add `item` to `cluster` as an original: its centroid, evidence and the index."""
         cluster.originals.append((item.id, text))
-        if self.options.alike_share and len(cluster.earliest) < self.options.alike_sample:
-            cluster.earliest.append(((item.time, item.id), features.vector))  # (items come in time order)
         cluster.size += 1
         cluster.evidence.add(features.marks, item.tags, item.publisher)
         centroid = cluster.centroid
@@ -129,8 +121,6 @@ class OpenClusters:
         keep.first, keep.last = min(keep.first, gone.first), max(keep.last, gone.last)
         keep.originals.extend(gone.originals)
         keep.evidence.fold(gone.evidence)
-        # the first originals of the two, as a replay into the merged cluster finds them
-        keep.earliest = sorted(keep.earliest + gone.earliest, key=lambda pair: pair[0])[: self.options.alike_sample]
 
     def sweep(self, now: float) -> None:
         """At most once an hour, forget clusters that can take no more items (only saves memory:

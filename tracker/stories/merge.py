@@ -6,15 +6,6 @@ the item's next-best candidates (`merge_candidates`) and merged with those whose
 (sum . sum / (n_a n_b): the mean similarity of all cross pairs) reaches `merge_threshold` (a lone
 article must pass the joining test instead) and that show evidence of one event
 (`tracker.stories.evidence.supports_merge`); the cluster that began first survives.
-
-A mean is not enough against a chain (A like B, B like C, A unlike C): an article B that joined A's
-story and is very like every article of C's fragment lifts the mean of all cross pairs over the
-threshold while no other pair is alike. So a merge also needs `alike_share` (0.3) of the cross pairs
-(one original from each side; a lone article against each original of the other side) at least
-`threshold` similar, the similarity a join asks. Each side counts its first `alike_sample` (20)
-originals only (`OpenCluster.vectors`, the earliest by time, also after a merge, as a replay finds
-them): what the story first reported; all of them made 100,000 articles 1.4x slower. Figures,
-neighbours and what was tried at join time instead: README, "Clustering figures".
 """
 
 from __future__ import annotations
@@ -47,33 +38,12 @@ def merge_fragments(clusters: OpenClusters, cluster: OpenCluster, leaders: list[
             merge = product / math.sqrt(lone.norm2 * group.norm2) >= options.threshold
         else:
             merge = mean >= options.merge_threshold
-        merge = merge and supports_merge(cluster.evidence, other.evidence, mean, options, weight)
-        if merge and options.alike_share and cluster.size * other.size > 1:  # (the costliest test last)
-            merge = alike_pairs(cluster, other, options.threshold, options.alike_share, options.alike_sample)
-        if merge:
+        if merge and supports_merge(cluster.evidence, other.evidence, mean, options, weight):
             keep, gone = sorted((cluster, other), key=lambda c: (c.first, c.leader))
             clusters.fold(keep, gone)
             merged.append((gone.leader, keep.leader))
             cluster = keep
     return merged
-
-
-def alike_pairs(a: OpenCluster, b: OpenCluster, threshold: float, share: float, sample: int) -> bool:
-    """True when at least `share` of the cross pairs (one original from each side, among the first
-    `sample` of each) are `threshold` similar; stops counting as soon as the answer is known."""
-    small, large = sorted((a.vectors[:sample], b.vectors[:sample]), key=len)  # (kept to `sample`)
-    total = len(small) * len(large)
-    needed, left, alike = share * total, total, 0
-    for vector in small:
-        for other in large:
-            left -= 1
-            if dot(vector, other) >= threshold:
-                alike += 1
-                if alike >= needed:
-                    return True
-            elif alike + left < needed:
-                return False
-    return alike >= needed
 
 
 def _mergeable(a: OpenCluster, b: OpenCluster, options: ClusterOptions) -> bool:

@@ -58,8 +58,6 @@ class ClusterOptions:
     copy_similarity: float = 0.9  # so alike it is the same text: evidence even within one outlet
     use_tags: bool = True  # differing companies, regulators, actions, jurisdictions keep apart
     tag_share: float = 0.25  # ...counting a side's tags that at least this share of its articles carry
-    alike_share: float = 0.3  # a merge: this share of the cross pairs as alike as a join asks (no chain)
-    alike_sample: int = 20  # ...among the first this many originals of each side
     topic_share: float = 0.01  # a mark in more of the open stories than this is a topic's: weighs less
 
 
