@@ -191,17 +191,16 @@ class WorkerSpider(ArticleSpider):
         """Stop renewing jobs held longer than any fetch can take (`max_age` s; 0: never): a job
         stuck without an error (a bug, a wedged download) would otherwise be renewed for ever. Its
         lease then runs out, another worker claims it, and after too many deliveries it is given up."""
-        if not max_age:
-            return []
         now = time.monotonic() if now is None else now
-        stalled = [entry for entry, since in self.held_since.items()
-                   if entry in self.in_flight and now - since > max_age]
-        for entry in stalled:
-            self.in_flight.pop(entry, None)
-            logger.error("job %s held for %.0f s without finishing; its lease is left to run out so that "
-                         "another worker takes it", entry, now - self.held_since.pop(entry))
-        for entry in [e for e in self.held_since if e not in self.in_flight]:
-            del self.held_since[entry]  # finished or failed jobs: forget when they were taken
+        stalled = []
+        for entry, since in list(self.held_since.items()):
+            if entry not in self.in_flight:
+                del self.held_since[entry]  # finished or failed: forget when it was taken
+            elif max_age and now - since > max_age:
+                del self.in_flight[entry], self.held_since[entry]
+                stalled.append(entry)
+                logger.error("job %s held for %.0f s without finishing; its lease is left to run out so that "
+                             "another worker takes it", entry, now - since)
         return stalled
 
     def given_up(self, lease: Lease) -> LeasedPage:

@@ -24,11 +24,12 @@ FINE_BONUS = 0.15
 def score(tags: Mapping[str, list[Any]], n_fines: int = 0, weights: Mapping[str, float] | None = None) -> float:
     """Relevance of an article with these tags (tag -> [kind, label, mentions]) and fines; `weights`
     holds the taxonomy entries whose weight is not 1."""
+    weights = weights or {}
     per_kind: dict[str, int] = {}
     heaviest: dict[str, float] = {}
     for tag, (kind, _label, _mentions) in tags.items():
         per_kind[kind] = per_kind.get(kind, 0) + 1
-        heaviest[kind] = max(heaviest.get(kind, 0.0), (weights or {}).get(tag, 1.0))
+        heaviest[kind] = max(heaviest.get(kind, 0.0), weights.get(tag, 1.0))
     core = "regulator" in per_kind or "law" in per_kind
     total = 0.0
     for kind, count in per_kind.items():

@@ -224,7 +224,11 @@ def _entry(file: Path, kind: str, node: yaml.Node) -> tuple[Entry | None, list[s
 
 def _weight(node: yaml.Node | None) -> float:
     value = _value(node)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 1.0
+    return float(value) if _is_weight(value) else 1.0  # a bad one is reported by _optional_fields
+
+
+def _is_weight(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 def _optional_fields(file: Path, kind: str, entry_id: str, fields: dict[str, yaml.Node]) -> list[str]:
@@ -239,8 +243,7 @@ def _optional_fields(file: Path, kind: str, entry_id: str, fields: dict[str, yam
     if "short" in fields and _text(fields["short"]) is None:
         problems.append(f"{file}:{_line(fields['short'])}: {entry_id}: short must be text")
     if "weight" in fields:
-        value = _value(fields["weight"])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        if not _is_weight(_value(fields["weight"])):
             problems.append(f"{file}:{_line(fields['weight'])}: {entry_id}: weight must be a number from 0 to 1")
     return problems
 
