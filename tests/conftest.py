@@ -79,9 +79,21 @@ def write_seed(seeds_dir: Path) -> SeedWriter:
     return write
 
 
+def open_read_only(path: Path | str) -> sqlite3.Connection:
+    """A read-only connection to an existing database file. Anything but a path (a sqlite-utils
+    Database, a connection) is a TypeError, and a missing file an error: given an object, SQLite
+    would create a file named after its repr and read nothing, and a check over it could not fail."""
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"a database file's path is needed, not {type(path).__name__}")
+    resolved = Path(path).resolve()
+    if not resolved.is_file():
+        raise FileNotFoundError(f"no database file at {resolved}")
+    return sqlite3.connect(f"{resolved.as_uri()}?mode=ro", uri=True)
+
+
 def dump_tables(path: Path) -> TableDump:
     """Every row of every table of the database file at `path`, sorted, for before/after checks."""
-    conn = sqlite3.connect(str(path))
+    conn = open_read_only(path)
     try:
         names = [row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
@@ -98,8 +110,8 @@ def dump_db() -> Callable[[Path], TableDump]:
 
 
 def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows of a query on a database file, read back through a fresh connection."""
-    conn = sqlite3.connect(str(path))
+    """Rows of a query on a database file, read back through a fresh read-only connection."""
+    conn = open_read_only(path)
     try:
         return list(conn.execute(sql, params))
     finally:

@@ -124,12 +124,14 @@ def test_all_shared_seeds_load(runner: CliRunner, db_path: Path, shared_dir: Pat
                                rows: Callable[..., Any], dump_db: Callable[[Path], Any]) -> None:
     files = sorted(p for p in (shared_dir / "seeds").rglob("*") if p.suffix in (".md", ".txt"))
     distinct_urls, stories, relations = _expected_counts(files)
-    assert len(files) == 2769
+    # what the shared data guarantees, not how many files it holds today: both variants of the format
+    variants = {"webUrl" in _front_matter(p) or "originalUrl" in _front_matter(p) for p in files}
+    assert len(files) > 100 and variants == {True, False}
 
     result = load(runner, db_path, shared_dir / "seeds")
     assert result.exit_code == 0, result.output
     assert error_lines(result) == []
-    assert rows(db_path, "SELECT COUNT(*), SUM(status = 'loaded') FROM seed_files") == [(2769, 2769)]
+    assert rows(db_path, "SELECT COUNT(*), SUM(status = 'loaded') FROM seed_files") == [(len(files), len(files))]
     [(articles,)] = rows(db_path, "SELECT COUNT(*) FROM articles")
     assert 0.97 * distinct_urls <= articles <= distinct_urls  # aliases merged, nothing dropped
     assert 0.995 * stories <= articles <= stories
@@ -144,7 +146,7 @@ def test_all_shared_seeds_load(runner: CliRunner, db_path: Path, shared_dir: Pat
 
     before = dump_db(db_path)
     again = load(runner, db_path, shared_dir / "seeds")
-    assert again.exit_code == 0 and "2769 unchanged" in again.stdout
+    assert again.exit_code == 0 and f"{len(files)} unchanged" in again.stdout
     assert dump_db(db_path) == before
 
 

@@ -177,8 +177,12 @@ BAD_URLS = [
 
 @pytest.mark.parametrize(("raw", "reason"), BAD_URLS)
 def test_bad_urls_raise_url_error(raw: str, reason: str) -> None:
-    with pytest.raises(UrlError, match=reason):
+    """The error names the URL and why it was refused, in our words: a library's wording of the
+    same refusal changes between its releases (w3lib 2.6 words a bad host differently)."""
+    with pytest.raises(UrlError, match=reason) as caught:
         make_alias(raw)
+    if raw.strip() and reason != "control":  # control characters are shown escaped (repr)
+        assert raw.strip()[:60] in str(caught.value)
 
 
 @pytest.mark.parametrize("value", [None, 42, ["https://example.com/"], {"url": STORY}])

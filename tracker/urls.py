@@ -89,6 +89,9 @@ def _check_basic(raw: object) -> str:
         raise UrlError(f"URL longer than {MAX_URL_LENGTH} characters: {url[:80]}...")
     if _CONTROL.search(url):
         raise UrlError(f"URL contains control characters: {url!r}")
+    host = _raw_host(url)
+    if host is not None and (not host or not _HOSTNAME.match(host)):
+        raise UrlError(f"URL has no usable host: {url}")
     try:
         url = safe_url_string(url)  # percent-encodes spaces and non-ASCII, as browsers do
     except ValueError as exc:  # w3lib rejects bad ports and hosts (UnicodeError is a ValueError)
@@ -104,6 +107,23 @@ def _check_basic(raw: object) -> str:
     except ValueError as exc:
         raise UrlError(f"URL has a bad port: {url}") from exc
     return url
+
+
+def _raw_host(url: str) -> str | None:
+    """The host as written (lower case, no port or user), checked before w3lib sees it: its error
+    wording for a bad host changes between releases, ours names the URL and says "host". None when
+    the URL is not of the `scheme://` form (the scheme check then refuses it)."""
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)", url)
+    if match is None:
+        return None
+    netloc = match.group(1).rpartition("@")[2]
+    if netloc.startswith("["):  # an IPv6 literal: w3lib and urlsplit judge it
+        return None
+    host = netloc.split(":", 1)[0].lower()
+    try:  # a Unicode host is judged in its IDNA form, as it is fetched
+        return host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return ""
 
 
 def _drop_default_port(scheme: str, netloc: str) -> str:
