@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 
 from spiders.faults import DeadlineReached, HostDownError
 from spiders.middlewares import ATTEMPT_STARTED, RefusedRequest
-from tracker.crawl.run import CrawlJob, load_due_jobs
+from tracker.crawl.runner import CrawlJob, load_due_jobs
 from tracker.dates import now_iso
 from tracker.crawl.pages import SUCCESS, PageResult, outcome_for_status
 

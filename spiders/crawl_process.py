@@ -1,4 +1,4 @@
-"""Entry point of the crawl child process: `python -m spiders.run -s NAME=VALUE ...`.
+"""Entry point of the crawl child process: `python -m spiders.crawl_process -s NAME=VALUE ...`.
 
 One Scrapy crawl per process (the Twisted reactor cannot restart), so `tracker crawl` starts this
 in a subprocess. The settings module is named explicitly: no dependence on scrapy.cfg or the
@@ -16,7 +16,7 @@ from tracker.extract.pool import start_worker_server
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m spiders.run")
+    parser = argparse.ArgumentParser(prog="python -m spiders.crawl_process")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a Scrapy or TRACKER_ setting for this run")
     return parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """The distributed worker: the articles spider fed from the Redis queue instead of the database.
 
-`tracker crawl --redis URL` runs this spider (spiders/run.py picks it when TRACKER_REDIS_URL is
+`tracker crawl --redis URL` runs this spider (spiders/crawl_process.py picks it when TRACKER_REDIS_URL is
 set). Fetching is the single-machine crawl's own: the same spider callbacks, the same downloader
 middlewares (address check, robots.txt, retries with back-off, size caps, timeouts, TLS checks),
 the same WARC archive and extraction pool. Three things differ, all here:
@@ -38,7 +38,7 @@ from twisted.python.failure import Failure
 
 from spiders.articles import ArticleSpider
 from spiders.pipelines import ExtractSavePipeline
-from tracker.crawl.run import CrawlJob
+from tracker.crawl.runner import CrawlJob
 from tracker.dates import now_iso
 from tracker.crawl.distributed import consumer_name, decode_job, encode_result, open_queue
 from tracker.extract.pool import ExtractorPool

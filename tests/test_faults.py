@@ -201,7 +201,7 @@ def _crawl_child(parent: int) -> int | None:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"spiders.run" in cmdline:
+        if ppid == parent and b"spiders.crawl_process" in cmdline:
             return int(proc.name)
     return None
 

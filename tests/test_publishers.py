@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracker.store import open_db
-from tracker.serve.publishers import known_outlet, load_outlets, outlet_name
+from tracker.publishers import known_outlet, load_outlets, outlet_name
 from tracker.seeds.files import load_seeds
 from tracker.urls import story_key
 

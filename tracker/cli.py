@@ -34,6 +34,8 @@ def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
                   help=f"SQLite database (default: ${DB_ENV} or data/tracker.db).")
     @functools.wraps(fn)
     def wrapper(*args: Any, db: str | None, **kwargs: Any) -> Any:
+        if db is None:  # `tracker --db X run` as well as `tracker run --db X`
+            db = click.get_current_context().find_root().params.get("db")
         return fn(*args, db_path=resolve_db_path(db), **kwargs)
 
     return wrapper
@@ -41,7 +43,10 @@ def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(cls=TrackerGroup)
 @click.version_option(__version__)
-def main() -> None:
+@click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
+              help=f"SQLite database for every command (default: ${DB_ENV} or data/tracker.db); "
+                   "a subcommand's own --db wins.")
+def main(db: str | None) -> None:
     """Privacy-regulation news tracker."""
 
 
@@ -239,7 +244,7 @@ def _crawl_report(summary: Any) -> None:
 
 def crawl_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The crawl options `tracker crawl` and `tracker run` share, handed on as one `flags`
-    (tracker.crawl.run.CrawlFlags)."""
+    (tracker.crawl.runner.CrawlFlags)."""
 
     @click.option("--limit", type=int, default=0, help="Fetch at most N due articles (0: all).")
     @click.option("--recrawl-after", metavar="DURATION", help="Also revisit articles fetched longer ago (6h, 2d).")
@@ -251,7 +256,7 @@ def crawl_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, limit: int, recrawl_after: str | None, allow_private: bool,
                 max_runtime: str | None, settings: tuple[str, ...], **kwargs: Any) -> Any:
-        from tracker.crawl.run import CrawlFlags
+        from tracker.crawl.runner import CrawlFlags
 
         flags = CrawlFlags(limit, recrawl_after, allow_private, max_runtime,
                            tuple(_parse_settings(settings).items()))
@@ -270,7 +275,7 @@ def crawl_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def crawl(flags: Any, replay: bool, redis_url: str | None, warc_files: tuple[str, ...], db_path: Path) -> None:
     """Fetch, archive and extract every due article (or, with --replay, re-run WARC files;
     with --redis, work for a distributed crawl: WARC files go beside --db, which is not opened)."""
-    from tracker.crawl.run import RunInterrupted, crawl_settings, replay_warcs, run_crawl
+    from tracker.crawl.runner import RunInterrupted, crawl_settings, replay_warcs, run_crawl
 
     if replay != bool(warc_files):
         raise click.UsageError("WARC files go with --replay, and --replay needs WARC files")
@@ -345,7 +350,7 @@ def ingest(redis_url: str, follow: bool, name: str, batch: int, db_path: Path) -
 @db_option
 def import_warc(files: tuple[str, ...], db_path: Path) -> None:
     """Ingest WARC files made elsewhere (every HTML response becomes an article)."""
-    from tracker.crawl.run import replay_warcs
+    from tracker.crawl.runner import replay_warcs
 
     _crawl_report(replay_warcs(_open(db_path), files, create=True))
 
@@ -447,9 +452,10 @@ def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
               help="Crawl with `tracker crawl --redis` workers: enqueue, save their results, then cluster.")
 @db_option
 def run_cmd(seed_paths: tuple[str, ...], flags: Any, verbose: bool, redis_url: str | None, db_path: Path) -> None:
-    """The scheduled job: load seeds (default: seeds/), crawl what is due, cluster. One at a time."""
-    from tracker.config import DEFAULT_SEEDS
-    from tracker.crawl.run import RunInterrupted, crawl_settings
+    """The scheduled job: load seeds (default: seeds/ in the current folder), crawl what is due, tag,
+    cluster. One at a time."""
+    from tracker.config import default_seed_paths
+    from tracker.crawl.runner import RunInterrupted, crawl_settings
     from tracker.job import run_job
     from tracker.progress import configure_logging, progress_bar
 
@@ -460,10 +466,13 @@ def run_cmd(seed_paths: tuple[str, ...], flags: Any, verbose: bool, redis_url: s
         overrides["TRACKER_REDIS_URL"] = redis_url
     try:
         with progress_bar() as progress:
-            s = run_job(db_path, seed_paths or (str(DEFAULT_SEEDS),), overrides, progress)
+            s = run_job(db_path, seed_paths or default_seed_paths(), overrides, progress)
     except RunInterrupted as exc:
         click.echo(f"run {exc}: marked interrupted; what was not fetched stays due", err=True)
         sys.exit(128 + exc.signum)
+    if not seed_paths and not default_seed_paths():
+        click.echo("no seeds/ folder here and no SEEDS named: crawled, tagged and clustered what the "
+                   "database already tracks", err=True)
     _print_lines([f"Error: {e}" for e in s.seed_errors])
     _print_lines(s.notes)
     click.echo(f"run {s.run_id} {s.status}: {s.seeds} seed files, {s.new_articles} new articles, "

@@ -7,8 +7,14 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = Path("data") / "tracker.db"
-DEFAULT_SEEDS = PROJECT_ROOT / "seeds"
+DEFAULT_SEEDS = Path("seeds")  # under the current directory, like the database: never the source tree
 DB_ENV = "TRACKER_DB"
+
+
+def default_seed_paths() -> tuple[str, ...]:
+    """`seeds/` under the current directory when there is one; else none (the run then crawls, tags
+    and clusters what the database already tracks). An installed package has no seeds of its own."""
+    return (str(DEFAULT_SEEDS),) if DEFAULT_SEEDS.is_dir() else ()
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:

@@ -23,7 +23,7 @@ from typing import IO, Any, Callable, Iterator, Sequence
 
 from tracker import store
 from tracker.dates import now_iso
-from tracker.store import runs
+from tracker.store import run_records
 from tracker.store import stories as stored_stories
 from tracker.errors import LockHeldError, TaxonomyError, one_line
 
@@ -115,13 +115,13 @@ def _stale_note(previous: dict[str, Any]) -> str | None:
 def start_run(db: store.Database) -> int:
     """Record a new run; runs left 'running' by a killed job are marked 'interrupted'."""
     with store.transaction(db):
-        return runs.save_run_start(db, os.getpid(), socket.gethostname())
+        return run_records.save_run_start(db, os.getpid(), socket.gethostname())
 
 
 def finish_run(db: store.Database, summary: RunSummary, status: str, errors: Sequence[str] = ()) -> None:
     summary.status = status
     with store.transaction(db):
-        runs.save_run_end(db, summary.run_id, status, {
+        run_records.save_run_end(db, summary.run_id, status, {
             "seeds": summary.seeds, "new_articles": summary.new_articles, "fetched": summary.fetched,
             "failed": summary.failed, "refused": summary.refused, "new_stories": summary.new_stories,
             "grown_stories": summary.grown_stories,
@@ -142,7 +142,7 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
     TRACKER_MAX_RUNTIME in `crawl_overrides` bounds the whole run: the crawl stops scheduling at
     that time after the run's start, and the run still ends `completed`, with a note. SIGTERM and
     SIGINT mark the run `interrupted` at once and raise RunInterrupted once the crawl has stopped."""
-    from tracker.crawl.run import RunInterrupted, interruptible
+    from tracker.crawl.runner import RunInterrupted, interruptible
 
     started = time.time()
     with run_lock(db_path) as took_over, interruptible():
@@ -191,7 +191,7 @@ def _mark_interrupted(db: store.Database, summary: RunSummary, why: str = "inter
 def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.PathLike[str]],
             overrides: dict[str, str], summary: RunSummary, progress: Progress | None,
             log_dir: Path | None, on_interrupt: Callable[[], None]) -> None:
-    from tracker.crawl.run import crawl_settings, run_crawl
+    from tracker.crawl.runner import crawl_settings, run_crawl
     from tracker.seeds.files import load_seeds, require_paths
 
     require_paths(seed_paths)
@@ -248,7 +248,7 @@ def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None)
     summary.new_stories = sum(1 for change in changes.values() if change == "created")
     summary.grown_stories = len(changes) - summary.new_stories
     with store.transaction(db):  # for "new since the last run"
-        runs.save_run_stories(db, summary.run_id, changes)
+        run_records.save_run_stories(db, summary.run_id, changes)
     logger.info("run=%d stage=cluster articles=%d stories=%d new=%d grown=%d", summary.run_id,
                 result.articles, result.clusters, summary.new_stories, summary.grown_stories)
 

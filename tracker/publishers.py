@@ -1,5 +1,5 @@
 """Publisher names a reader recognises: the site's own name when crawled, else a shipped table of
-outlets (tracker/serve/outlets.csv, data), else the domain.
+outlets (tracker/outlets.csv, data), else the domain.
 
 Seed files often name publishers poorly ("Biometric Companies" for biometricupdate.com, "India"
 for analyticsindiamag.com), so the table comes before a seed's name: `outlet_name(domain, given)`

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 from tracker import store
 from tracker.store import articles
 from tracker.bench.extract import DEFAULT_CORPUS, load_corpus
-from tracker.crawl.run import crawl_settings, run_crawl
+from tracker.crawl.runner import crawl_settings, run_crawl
 from tracker.extract.text import extract_plain_text
 from tracker.urls import make_alias
 

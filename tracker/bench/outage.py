@@ -23,7 +23,7 @@ from tracker.store import fetches
 from tracker.bench.crawl import FAST_SETTINGS, _CorpusServer, _urls
 from tracker.bench.extract import DEFAULT_CORPUS, load_corpus
 from tracker.config import PROJECT_ROOT
-from tracker.crawl.run import crawl_settings, run_crawl
+from tracker.crawl.runner import crawl_settings, run_crawl
 from tracker.seeds.files import load_seeds
 from tracker.urls import make_alias
 

@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from spiders import settings as defaults
+from tracker.crawl import defaults
 from tracker import store
 from tracker.store import fetches
 from tracker import errors
 from tracker.dates import epoch_iso
-from tracker.crawl.run import (CrawlJob, CrawlSummary, _tally, crawl_jobs, deadline_of, due_article_ids,
+from tracker.crawl.runner import (CrawlJob, CrawlSummary, _tally, crawl_jobs, deadline_of, due_article_ids,
                            spider_command, spider_env)
 from tracker.crawl.pages import PageResult, save_page
 from tracker.crawl.policy import RecrawlPolicy

@@ -1,6 +1,6 @@
 """Crawl orchestration: what is due, running the Scrapy crawl in its own process, WARC replay.
 
-Scrapy's reactor runs once per process, so `run_crawl` starts `python -m spiders.run` as a child
+Scrapy's reactor runs once per process, so `run_crawl` starts `python -m spiders.crawl_process` as a child
 (with the project's settings module named explicitly, whatever the current directory). Replay and
 WARC import need no network and no Scrapy: they feed archived responses to the same save path.
 """
@@ -233,8 +233,8 @@ def _tally(summary: CrawlSummary, attempts: Iterable[tuple[int, str]]) -> int:
 
 
 def spider_command(settings: dict[str, str]) -> list[str]:
-    """The command line of the crawl process (`python -m spiders.run -s NAME=VALUE ...`)."""
-    cmd = [sys.executable, "-m", "spiders.run"]
+    """The command line of the crawl process (`python -m spiders.crawl_process -s NAME=VALUE ...`)."""
+    cmd = [sys.executable, "-m", "spiders.crawl_process"]
     for name, value in settings.items():
         cmd += ["-s", f"{name}={value}"]
     return cmd

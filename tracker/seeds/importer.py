@@ -16,7 +16,7 @@ from tracker import store
 from tracker.store import articles
 from tracker.dates import BadDate, to_utc_iso
 from tracker.errors import ImportLineError, TrackerError, UrlError
-from tracker.serve.publishers import known_outlet
+from tracker.publishers import known_outlet
 from tracker.text import clean_body, clean_text
 from tracker.urls import host_of, make_alias
 

@@ -7,7 +7,7 @@
 * `fetches`: attempts, text versions, fetch state, the due query, hosts, ingested results.
 * `stories`: the clustering's rows (raw clusters, links, stable cluster ids, corrections).
 * `lens`: tags, fines and the taxonomy fingerprint.
-* `runs`: the runs table and the stories each run touched.
+* `run_records`: the runs table and the stories each run touched.
 * `exports`: the exports, declared as SQL, and streaming their rows.
 * `bulk`: filling a fresh database fast (the benchmarks).
 * `db`: the Database type and `transaction` (BEGIN IMMEDIATE; a savepoint when nested).
