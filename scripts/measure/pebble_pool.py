@@ -1,5 +1,5 @@
 """The pool measured against ours: ExtractorPool's interface on pebble.ProcessPool (per-task timeout,
-a hung worker killed and replaced). Not part of the package: see tracker/extract/pool.py for why."""
+a hung worker killed and replaced). Not part of the package: see docs/decisions.md for why."""
 
 from __future__ import annotations
 

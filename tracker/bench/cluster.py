@@ -16,8 +16,8 @@ The sample's TIMESTAMP is not a publication time: it is when the aggregator stor
 batch, so every story sits alone in a burst of a few seconds and a time gap of one minute would
 separate the 87 stories perfectly. That would measure the data set, not the clustering: each row gets
 a random time (fixed seed) within the sample's 36 hours instead, which also breaks the grouping of
-rows by story (an online clusterer fed stories one after another has an easy job; README, "Tests
-and benchmarks", says what the sample's own times would score).
+rows by story (an online clusterer fed stories one after another has an easy job; docs/benchmarks.md
+says what the sample's own times would score).
 
 Scale: N synthetic articles made by perturbing the sample's headlines (dropped, swapped and
 misspelt words, plus a code word per synthetic story so that copies of one UCI story are different

@@ -1,27 +1,7 @@
 """Metadata a publisher states on purpose: the page's JSON-LD article node and its meta tags, then
 heuristics (htmldate, the only home of htmldate) for a publication date neither states.
 
-Why not trafilatura's own `extract_metadata` (measured 2026-12-01, trafilatura 2.3.1,
-`.venv/bin/python scripts/measure/metadata_vs_trafilatura.py -v`, two runs, load 3.4-4.0): it
-costs 12.2-13.1 ms a benchmark page against our 1.2-1.9 ms (best of 3; extract_page takes ~32 ms a
-page in all), and is not better where it could be checked. On the local news site
-(tests/newssite.py, 34 pages with known title, author, date, site name) both are right on every
-field. The benchmark's 181 pages have truth for the text only, so there the two were compared with
-each other and the disagreements read:
-- title: agree on 138. Most disagreements are a site name kept or cut (" | TheHill" in ours,
-  " - News Nation" in theirs), or the og:title against the <title> wording; neither is better.
-  Ours leaves numeric entities in 6 titles ("&#8216;", "&#163;"), theirs decodes them.
-- published (day): agree on 165. 11 of the 16 others are ours in UTC against their local day, the
-  same moment; 5 are ours taking a JSON-LD "0001-01-01T00:00:00Z" placeholder (stored as "1-01-01T00:00:00Z") where
-  theirs found the real day.
-- author: agree on 102; ours fills 113, theirs 154. Of the 52 pages where only theirs has one, by
-  a reading of the names (not checked page by page) ~32 are plausible bylines from the visible page,
-  ~8 carry junk ("Jeff Foust Monday; November"), ~12 are no byline ("Admin", "Jdadmin", "Vortex",
-  "The Russian; Syrian defense ministries"); ours alone names 11 (mostly agencies: "Reuters").
-- site name: agree on 135; ours fills 161, theirs 181 (theirs guesses from the domain or title:
-  "catchitkansas.com", "Wday_").
-The two defects of ours were then mended (EXTRACTOR 3): numeric entities are decoded, and dates
-before 1900 are placeholders, not dates. Their bylines are left: a third of the extra ones are junk.
+Why ours and not trafilatura's `extract_metadata` (slower, and no better where checked): docs/decisions.md.
 """
 
 from __future__ import annotations

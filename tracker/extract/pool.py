@@ -3,25 +3,8 @@
 trafilatura can spin for minutes on pathological pages, and a thread cannot be stopped, so a hung
 worker is killed, replaced, and its page fails with `ExtractionTimeout`.
 
-Why not pebble's `ProcessPool`, which has per-task timeouts and replaces a killed worker (measured
-2026-12-01 with pebble 5.2.3 behind this class's interface, scripts/measure/pebble_pool.py; the
-machine shared with other jobs, load 2.9-6.1, so speed figures are noisy):
-- speed and memory tie. `tracker bench crawl` (724 pages; pages/s with 1 / 2 extraction workers;
-  pebble swapped in through a temporary switch not kept): ours 12.0 / 14.5, 21.2 / 16.3,
-  15.1 / 13.2; pebble 20.0 / 18.7, 15.0 / 14.7; peak memory of the crawl process 175 MB against
-  177 MB. The pool alone on the benchmark's 181 pages, pool of 2, six rounds alternating
-  (scripts/measure/pool_vs_pebble.py): ours best 37.7, median 20.7 pages/s; pebble 34.9, 24.3.
-  `tracker bench extract --workers 2`: F1 0.974 with either.
-- behaviour (scripts/measure/pool_behaviour.py): both fail a page over a 0.3 s budget within 0.03 s
-  of it and keep the other worker's page, fail the page of a worker killed mid-page and go on, carry
-  a 4.4 MB text back, and pass tests/test_extract.py, test_hostile.py and test_crawl.py (Scrapy's
-  threaded Twisted process, forkserver) but for the one test that reads our internals. But a
-  worker that dies while no page is running (the OOM killer, an operator's kill) breaks pebble's
-  whole pool: every later page fails ("Unexpected error within the Pool") and so does close();
-  ours fails at most the one page next sent to it and replaces it. And pebble's stop() leaves
-  queued pages' futures unresolved, where ours fails them with "pool closed".
-So ours is kept: a crawl runs for hours with workers idle between fetches, and one worker's death
-must not turn every later page into an extraction error.
+Why ours and not pebble's `ProcessPool` (a worker dying while idle breaks its whole pool):
+docs/decisions.md, with the figures.
 """
 
 from __future__ import annotations

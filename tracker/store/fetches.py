@@ -65,8 +65,8 @@ def save_version(db: Database, article_id: int, version: int, title: str | None,
 
 
 def save_fetch(db: Database, fetch: dict[str, Any]) -> None:
-    """Record one attempt (a row of `fetches`). Hand-written, not sqlite-utils' `insert`: this is
-    the crawl's hot path, and `insert` took 0.48 ms a row against 24 us for this statement."""
+    """Record one attempt (a row of `fetches`). Hand-written, not sqlite-utils' `insert`: the crawl's hot
+    path, 20 times faster (docs/decisions.md)."""
     db.conn.execute(f"INSERT INTO fetches ({', '.join(fetch)}) VALUES ({', '.join('?' * len(fetch))})",
                     list(fetch.values()))
 

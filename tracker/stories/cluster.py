@@ -36,7 +36,7 @@ each its own module, in the order an item meets them:
   centroid (a syndicated story published ten times is one voice).
 * **Corrections.** Items in `pinned` (analyst splits) always stand alone and take no members.
 
-Figures, and what was tried and left out: README, "Clustering figures".
+Figures, and what was tried and left out: docs/benchmarks.md.
 
 Determinism is what makes incremental runs equal full ones: the state before time t depends only on
 the items before t, so `warm` rebuilds it from stored assignments (each into the cluster its own

@@ -40,7 +40,7 @@ class ClusterOptions:
     body_weight: float = 0.5
     url_weight: float = 0.3
     max_postings: int = 400
-    probe_terms: int = 64  # fewer is faster but misses stories (README, "Clustering figures")
+    probe_terms: int = 64  # fewer is faster but misses stories (docs/benchmarks.md)
     dup_threshold: float = 90.0
     dup_chars: int = 2000
     dup_compare: int = 50
