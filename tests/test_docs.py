@@ -81,6 +81,13 @@ def test_every_setting_is_documented_with_its_default() -> None:
     assert wrong == {}
 
 
+def test_scrapy_values_quoted_in_the_docs_are_the_settings_modules() -> None:
+    quoted = re.findall(r"`([A-Z][A-Z0-9_]+) = ([^`]+)`", CONFIG_DOC.read_text(encoding="utf-8"))
+    assert len(quoted) >= 5
+    wrong = {name: text for name, text in quoted if ast.literal_eval(text) != getattr(spiders.settings, name)}
+    assert wrong == {}
+
+
 def test_every_setting_name_in_the_docs_exists() -> None:
     """A TRACKER_ name in the docs is a settings module key, or one the code or scripts read by that
     name (the recrawl policy's, the benchmark resolver's, the environment's)."""
