@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     spider_class = ArticleSpider
     if settings.get("TRACKER_REDIS_URL"):  # a distributed worker: jobs come from Redis
         from spiders.redis_worker import WorkerSpider as spider_class  # type: ignore[assignment]
+    elif settings.get("TRACKER_SPIDER") == "sources":  # the discovery stage's poll
+        from spiders.discovery import SourcesSpider as spider_class  # type: ignore[assignment]
     process = CrawlerProcess(settings)  # LOG_INSTALL_ROOT_HANDLER (default on) routes the log
     crawler = process.create_crawler(spider_class)
     process.crawl(crawler)
