@@ -24,8 +24,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    # The extraction workers' server loads trafilatura on the other core while Scrapy loads here.
-    start_worker_server()
+    # The extraction workers' server loads trafilatura on the other core while Scrapy loads here
+    # (the discovery poll extracts nothing: no server).
+    if "TRACKER_SPIDER=sources" not in args.set:
+        start_worker_server()
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 

@@ -250,3 +250,42 @@ def test_run_polls_sources_then_crawls_tags_and_clusters_what_they_found(newssit
     listed = query(db, "SELECT COUNT(*) FROM source_articles sa JOIN sources s ON s.id = sa.source_id "
                        "WHERE s.url LIKE '%/feeds/rss.xml'")
     assert listed == [(4,)]
+
+
+# --- the beat filter -------------------------------------------------------------------------------
+
+def test_discovered_articles_off_the_beat_are_kept_and_left_off_the_home_page(tmp_path: Path) -> None:
+    from tests.test_serve import get, serving
+    from tracker.discover.stage import mark_beat
+    from tracker.seeds.files import load_seeds
+    from tracker.store import open_db
+
+    path = tmp_path / "beat.db"
+    db = open_db(path)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "c.md").write_text('---\ntitle: "seeded"\nwebUrl: "https://news.example/c"\n---\n', encoding="utf-8")
+    assert load_seeds(db, [seeds]).errors == []
+    source = _source(db, tmp_path, "https://feed.example/rss")
+    save_poll_result(db, PollResult(source, "https://feed.example/rss", "x", items=[
+        FoundItem(f"https://news.example/{k}") for k in "abc"]), RecrawlPolicy())
+    # the tag stage's and the clustering's results, as they would leave them
+    relevance = {"a": 0.1, "b": 0.6, "c": 0.1}
+    with db.conn:
+        db.conn.executemany("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles, "
+                            "merged_into) VALUES (?, ?, '2025-01-01', '2025-01-01', 1, NULL)",
+                            [(n + 1, f"Headline {k} of the story") for n, k in enumerate("abc")])
+        for k, r in relevance.items():
+            db.conn.execute("UPDATE articles SET relevance = ?, tagged_at = 'x', cluster_id = ? WHERE url = ?",
+                            [r, "abc".index(k) + 1, f"https://news.example/{k}"])
+    assert mark_beat(db, {}) == 3  # each tagged discovered article gets its flag (1 or 0)
+    flags = dict(db.execute("SELECT url, off_beat FROM articles").fetchall())
+    assert flags == {"https://news.example/a": 1, "https://news.example/b": 0, "https://news.example/c": 0}
+    assert mark_beat(db, {"TRACKER_BEAT_RELEVANCE": "0.05"}) == 1  # back on the beat
+    assert mark_beat(db, {}) == 1
+    db.close()
+    with serving(path, tmp_path / "serve.log") as base:
+        home = get(base, "/")[1]
+        everything = get(base, "/", all="1")[1]
+    assert "Headline b" in home and "Headline c" in home and "Headline a" not in home
+    assert "Headline a" in everything and 'href="?all=1"' in home

@@ -223,6 +223,7 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
     logger.info("run=%d stage=crawl due=%d fetched=%d failed=%d refused=%d log=%s", summary.run_id,
                 crawl.due, crawl.fetched, crawl.failed, summary.refused, log_file)
     _tag(db, summary, progress)
+    _mark_beat(db, settings)
     _cluster(db, summary, progress)
 
 
@@ -240,6 +241,14 @@ def _discover(db: store.Database, source_paths: Sequence[str | os.PathLike[str]]
     logger.info("run=%d stage=discover sources=%d due=%d polled=%d failed=%d items=%d new_articles=%d",
                 summary.run_id, found.sources, found.due, found.polled, found.failed, found.found,
                 found.new_articles)
+
+
+def _mark_beat(db: store.Database, settings: dict[str, str]) -> None:
+    from tracker.discover.stage import mark_beat
+
+    changed = mark_beat(db, settings)
+    if changed:
+        logger.info("beat: %d discovered articles moved on or off the beat", changed)
 
 
 def _tag(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:

@@ -52,6 +52,9 @@ TRACKER_SOURCE_MAX_BYTES = 5 * 1024 * 1024  # a feed or sitemap past this is not
 TRACKER_SOURCE_MAX_ITEMS = 1000  # items taken from one response (sources list newest first)
 TRACKER_SOURCE_MAX_SITEMAPS = 50  # sitemaps read in one poll of a sitemap index (loops stop sooner)
 TRACKER_SOURCES_ALL = False  # poll every active source, due or not (benchmarks)
+# A discovered article tagged below this relevance is off the beat: kept, hidden by default (0.3: it
+# names no regulator or law; see tracker/lens/relevance.py).
+TRACKER_BEAT_RELEVANCE = 0.3
 # Share of the run's remaining time (TRACKER_MAX_RUNTIME) the poll may use before the crawl starts.
 TRACKER_DISCOVERY_SHARE = 0.5
 

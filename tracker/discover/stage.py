@@ -98,3 +98,13 @@ def _tally(db: store.Database, after: int, summary: DiscoverySummary) -> None:
             summary.failed += row["outcome"] not in ("ok", "not_modified")
         if row["error"]:
             summary.errors.append(f"source {row['source_url']}: {row['url']}: {row['error']}")
+
+
+def mark_beat(db: store.Database, settings: dict[str, str]) -> int:
+    """After tagging: discovered articles below TRACKER_BEAT_RELEVANCE are marked off the beat
+    (kept, hidden by default where stories are listed); returns how many changed."""
+    from tracker.crawl.defaults import TRACKER_BEAT_RELEVANCE
+
+    threshold = float(settings.get("TRACKER_BEAT_RELEVANCE") or TRACKER_BEAT_RELEVANCE)
+    with store.transaction(db):
+        return stored.save_off_beat(db, threshold)

@@ -34,8 +34,9 @@ TABLES: dict[str, dict[str, Any]] = {
             # the lens (tracker/lens/stage.py): relevance to privacy regulation in [0, 1], when the
             # tags last changed, and what was last tagged (text and taxonomy hash) and when
             "relevance": float, "tagged_at": str, "tag_hash": str, "tag_checked_at": str,
-            # discovery (tracker/discover/): 1 when an authority's own source listed it (a primary source)
-            "primary_source": int,
+            # discovery (tracker/discover/): 1 when an authority's own source listed it (a primary source);
+            # off_beat 1 for a discovered article (no seed named it) tagged below the beat's relevance
+            "primary_source": int, "off_beat": int,
         },
         "pk": "id",
         "not_null": ["url", "status", "first_seen"],

@@ -99,3 +99,19 @@ def load_polls_after(db: Database, after: int) -> list[dict[str, Any]]:
         "FROM source_polls p JOIN sources s ON s.id = p.source_id WHERE p.id > ? ORDER BY p.id", [after])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor]
+
+
+# Articles a person named (seed files and their relations) are on the beat whatever their tags.
+_SEEDED = ("SELECT article_id FROM seed_files WHERE article_id IS NOT NULL "
+           "UNION SELECT article_id FROM relations UNION SELECT related_id FROM relations")
+
+
+def save_off_beat(db: Database, threshold: float) -> int:
+    """Mark discovered, tagged articles off the beat (relevance below `threshold`) or back on it;
+    returns how many rows changed. Seeded articles are never off the beat."""
+    cursor = db.execute(
+        "UPDATE articles SET off_beat = (COALESCE(relevance, 0) < :t AND id NOT IN (" + _SEEDED + ")) "
+        "WHERE tagged_at IS NOT NULL AND id IN (SELECT article_id FROM source_articles) "
+        "AND off_beat IS NOT (COALESCE(relevance, 0) < :t AND id NOT IN (" + _SEEDED + "))",
+        {"t": threshold})
+    return cursor.rowcount
