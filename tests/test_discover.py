@@ -237,6 +237,8 @@ def test_run_polls_sources_then_crawls_tags_and_clusters_what_they_found(newssit
     assert future and future[0][0] != "2099-01-01T09:00:00Z"
     report = dict(query(db, "SELECT url, stories_fed FROM source_report WHERE url LIKE '%/regulator/news/'"))
     assert list(report.values()) == [2]
+    primary = query(db, "SELECT story_id, url FROM primary_sources ORDER BY url")
+    assert [u.rsplit("/", 1)[1] for _, u in primary] == ["1.html", "2.html"] and primary[0][0] == press[0][2]
 
     # the next run: the RSS feed asked conditionally and answered 304; a new item then comes in
     second = _run(tmp_path, "--db", str(db), "-s", "TRACKER_SOURCES_ALL=True")
@@ -289,3 +291,30 @@ def test_discovered_articles_off_the_beat_are_kept_and_left_off_the_home_page(tm
         everything = get(base, "/", all="1")[1]
     assert "Headline b" in home and "Headline c" in home and "Headline a" not in home
     assert "Headline a" in everything and 'href="?all=1"' in home
+
+
+# --- the commands ----------------------------------------------------------------------------------
+
+def test_sources_commands(runner: Any, tmp_path: Path) -> None:
+    from tracker.cli import main
+
+    file = tmp_path / "sources" / "mine.yml"
+    added = runner.invoke(main, ["sources", "add", "https://www.edpb.europa.eu/feed/news_en", "--kind", "feed",
+                                 "--file", str(file), "--authority", "--interval", "3h", "--jurisdiction", "eu"])
+    assert added.exit_code == 0, added.output
+    bad = runner.invoke(main, ["sources", "add", "https://a.example/news", "--kind", "listing", "--file", str(file)])
+    assert bad.exit_code == 1 and "link_pattern: required" in bad.output
+    checked = runner.invoke(main, ["sources", "check", str(file)])
+    assert checked.exit_code == 0 and "1 files, 1 sources, 0 errors" in checked.output
+    (tmp_path / "sources" / "broken.yml").write_text("sources:\n  - url: https://b.example/\n    kind: blog\n")
+    broken = runner.invoke(main, ["sources", "check", str(tmp_path / "sources")])
+    assert broken.exit_code == 1 and f"{tmp_path / 'sources' / 'broken.yml'}:3: kind" in broken.output
+    db_path = tmp_path / "t.db"
+    from tracker.store import open_db
+
+    db = open_db(db_path)
+    sync_sources(db, [file])
+    db.close()
+    listed = runner.invoke(main, ["sources", "list", "--db", str(db_path)])
+    assert listed.exit_code == 0 and "feed     A https://www.edpb.europa.eu/feed/news_en" in listed.output
+    assert "last poll never" in listed.output

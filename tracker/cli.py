@@ -416,6 +416,19 @@ def bench_distributed_cmd(hosts: int, pages: int, latency: float, concurrency: i
     _print_lines(run_distributed_bench(BenchOptions(hosts, pages, latency, concurrency)), err=False)
 
 
+@bench.command("discover")
+@click.option("--sources", type=int, default=1000, show_default=True, help="Local feeds to poll.")
+@click.option("--items", type=int, default=50, show_default=True, help="Items per feed.")
+@click.option("--hosts", type=int, default=16, show_default=True, help="Loopback hosts (127.0.0.2 ...).")
+@click.option("--max-runtime", default="5m", show_default=True, metavar="DURATION",
+              help="The whole run's limit (and each poll's).")
+def bench_discover_cmd(sources: int, items: int, hosts: int, max_runtime: str) -> None:
+    """New URLs/s, memory and time of polling many local feeds; the conditional second poll."""
+    from tracker.bench.discover import DiscoverBenchOptions, run_discover_bench
+
+    _print_lines(run_discover_bench(DiscoverBenchOptions(sources, items, hosts, max_runtime)), err=False)
+
+
 @bench.command("outage")
 @click.option("--dead-hosts", type=int, default=200, show_default=True,
               help="Dead hosts beside the live 127.0.0.1 pages in the mixed case.")

@@ -63,7 +63,13 @@ def _save_items(db: store.Database, items: list[FoundItem], source: dict[str, An
     """Article ids of the items (new ones created, due for the crawl), how many were new, how many bad."""
     ids: list[int] = []
     new = bad = 0
+    # A feed that changed still lists mostly what it listed before: URLs already recorded as they
+    # are written need no normalising (make_alias is most of an item's cost) nor alias lookup.
+    seen = stored.load_url_ids(db, [item.url for item in items])
     for item in items:
+        if item.url in seen:
+            ids.append(seen[item.url])
+            continue
         try:
             alias = make_alias(item.url, "web")
         except UrlError:

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from tracker import store
 from tracker.dates import format_iso
 from tracker.discover.sources import SourceCheck, load_sources
+from tracker.errors import SourceError
 from tracker.store import sources as stored
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ def discover(db: store.Database, paths: Iterable[str | os.PathLike[str]], settin
     from tracker.crawl.runner import run_crawl_process
 
     paths = list(paths)
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:  # a scheduled job must not run on a mistyped folder (and switch every source off)
+        raise SourceError(f"{', '.join(missing)}: no such sources file or folder")
     summary = DiscoverySummary()
     if paths:
         check = sync_sources(db, paths)

@@ -293,6 +293,13 @@ VIEWS: dict[str, str] = {
         "s.next_poll_at, (SELECT COUNT(DISTINCT a.cluster_id) FROM source_articles sa JOIN articles a "
         "ON a.id = sa.article_id WHERE sa.source_id = s.id) AS stories_fed FROM sources s "
         "ORDER BY s.active DESC, s.id"),
+    # An authority's own releases (primary sources) with the story they are in and the source.
+    "primary_sources": (
+        "SELECT a.cluster_id AS story_id, c.headline AS story_headline, a.id AS article_id, a.published, "
+        "a.title, a.url, s.name AS source, s.url AS source_url, s.jurisdiction FROM articles a "
+        "JOIN source_articles sa ON sa.article_id = a.id JOIN sources s ON s.id = sa.source_id "
+        "LEFT JOIN clusters c ON c.id = a.cluster_id WHERE a.primary_source = 1 AND s.authority = 1 "
+        "ORDER BY a.published DESC, a.id DESC, s.id"),
 }
 
 

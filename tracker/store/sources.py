@@ -115,3 +115,13 @@ def save_off_beat(db: Database, threshold: float) -> int:
         "AND off_beat IS NOT (COALESCE(relevance, 0) < :t AND id NOT IN (" + _SEEDED + "))",
         {"t": threshold})
     return cursor.rowcount
+
+
+def load_url_ids(db: Database, urls: Sequence[str]) -> dict[str, int]:
+    """url -> article id for those of `urls` already recorded exactly as aliases."""
+    found: dict[str, int] = {}
+    for start in range(0, len(urls), 500):  # under SQLite's bound-parameter limit
+        chunk = list(urls[start:start + 500])
+        found.update(db.execute(f"SELECT url, article_id FROM urls WHERE url IN ({','.join('?' * len(chunk))})",
+                                chunk).fetchall())
+    return found
