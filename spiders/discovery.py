@@ -48,8 +48,8 @@ class SourcesSpider(scrapy.Spider):
         # One bound method for every request: Scrapy checks each response's callback for a
         # generator `return value` (inspect.getsource + ast.parse, ~3 ms) and caches the answer
         # by the callback object, weakly; a new bound method per request never hits that cache.
-        self._parse = self.parse_source
-        self._error = self.on_error
+        self._on_response = self.parse_source
+        self._on_failure = self.on_error
 
     async def start(self) -> AsyncIterator[Any]:
         db = open_db(self.settings.get("TRACKER_DB"))
@@ -68,7 +68,7 @@ class SourcesSpider(scrapy.Spider):
         if root and job.last_modified:
             headers["If-Modified-Since"] = job.last_modified
         cap = self.settings.getint("TRACKER_SOURCE_MAX_BYTES")
-        return scrapy.Request(url, callback=self._parse, errback=self._error, headers=headers,
+        return scrapy.Request(url, callback=self._on_response, errback=self._on_failure, headers=headers,
                               dont_filter=True,
                               meta={"job": job, "root": root, "seen": seen, "requested_at": now_iso(), "asked": url,
                                     "handle_httpstatus_list": HANDLED_STATUSES,
