@@ -206,7 +206,9 @@ class SourcePollPipeline:
     def process_item(self, item: PollResult, spider: scrapy.Spider | None = None) -> PollResult:
         assert self.db is not None and self.archive is not None
         warc_file = None
-        if item.status is not None:
+        # A 304 carries nothing to archive (its poll row records it); archiving one costs more
+        # than the rest of its handling.
+        if item.status is not None and item.status != 304:
             page = PageResult(url=item.url, requested_at=item.requested_at, status=item.status,
                               final_url=item.final_url, headers=item.headers, body=item.body,
                               elapsed_ms=item.elapsed_ms)

@@ -422,11 +422,14 @@ def bench_distributed_cmd(hosts: int, pages: int, latency: float, concurrency: i
 @click.option("--hosts", type=int, default=16, show_default=True, help="Loopback hosts (127.0.0.2 ...).")
 @click.option("--max-runtime", default="5m", show_default=True, metavar="DURATION",
               help="The whole run's limit (and each poll's).")
-def bench_discover_cmd(sources: int, items: int, hosts: int, max_runtime: str) -> None:
+@click.option("--whole-run/--no-whole-run", default=True, show_default=True,
+              help="Also time a whole `tracker run` (poll, crawl until the deadline, tag, cluster).")
+def bench_discover_cmd(sources: int, items: int, hosts: int, max_runtime: str, whole_run: bool) -> None:
     """New URLs/s, memory and time of polling many local feeds; the conditional second poll."""
     from tracker.bench.discover import DiscoverBenchOptions, run_discover_bench
 
-    _print_lines(run_discover_bench(DiscoverBenchOptions(sources, items, hosts, max_runtime)), err=False)
+    options = DiscoverBenchOptions(sources, items, hosts, max_runtime, whole_run)
+    _print_lines(run_discover_bench(options), err=False)
 
 
 @bench.command("outage")

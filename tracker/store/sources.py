@@ -54,8 +54,10 @@ def load_source_rows(db: Database) -> list[dict[str, Any]]:
 
 
 def save_poll(db: Database, row: dict[str, Any]) -> None:
-    """Record one response (or error) of a poll."""
-    db.table("source_polls").insert(row)
+    """Record one response (or error) of a poll (plain SQL: sqlite-utils' insert reads the table's
+    shape each time, a third of the cost of a 304's whole save)."""
+    db.execute(f"INSERT INTO source_polls ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+               list(row.values()))
 
 
 def save_poll_state(db: Database, source_id: int, state: dict[str, Any]) -> None:
