@@ -229,8 +229,9 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
 
 def _discover(db: store.Database, source_paths: Sequence[str | os.PathLike[str]], settings: dict[str, str],
               summary: RunSummary, log_file: Path, on_interrupt: Callable[[], None]) -> None:
-    """Poll the due sources; their new articles are due for this run's crawl. Never fails the run:
-    a bad source is recorded against it (and in the run's note), the rest goes on."""
+    """Poll the due sources; their new articles are due for this run's crawl. A bad source never
+    fails the run: it is recorded against the source (and in the run's note), the rest goes on. A
+    sources path that does not exist fails it, as a missing seeds path does."""
     from tracker.discover.stage import discover
 
     found = discover(db, source_paths, settings, log_file, on_interrupt)
