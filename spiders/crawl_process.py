@@ -24,8 +24,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    # The extraction workers' server loads trafilatura on the other core while Scrapy loads here.
-    start_worker_server()
+    # The extraction workers' server loads trafilatura on the other core while Scrapy loads here
+    # (the discovery poll extracts nothing: no server).
+    if "TRACKER_SPIDER=sources" not in args.set:
+        start_worker_server()
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     spider_class = ArticleSpider
     if settings.get("TRACKER_REDIS_URL"):  # a distributed worker: jobs come from Redis
         from spiders.redis_worker import WorkerSpider as spider_class  # type: ignore[assignment]
+    elif settings.get("TRACKER_SPIDER") == "sources":  # the discovery stage's poll
+        from spiders.discovery import SourcesSpider as spider_class  # type: ignore[assignment]
     process = CrawlerProcess(settings)  # LOG_INSTALL_ROOT_HANDLER (default on) routes the log
     crawler = process.create_crawler(spider_class)
     process.crawl(crawler)

@@ -8,7 +8,8 @@ Every path it plays is listed in ``SITE_MAP`` (path -> ``Case(kind, plays)``) so
 iterate over it. Kinds: ``article`` (a good page to store), ``robots``, ``blocked`` (robots.txt
 disallows it), ``redirect``, ``redirect-bad`` (loop, non-http scheme or private address: must not be
 followed), ``error``, ``flaky``, ``slow``, ``broken``, ``huge``, ``bomb``, ``charset``, ``file``,
-``amp``, ``duplicate``, ``conditional``, ``changing``, ``index`` and ``control``.
+``amp``, ``duplicate``, ``conditional``, ``changing``, ``index``, ``feed``, ``feed-bad`` (a broken
+or hostile feed: one recorded error, never a stopped run), ``sitemap``, ``listing`` and ``control``.
 
 Query parameters that tune a case (all optional):
   /slow/page.html?delay=S        seconds before answering (default 30)
@@ -19,6 +20,9 @@ Query parameters that tune a case (all optional):
   /huge/page.html?mb=N, /huge/declared.html?mb=N   body size (defaults 50 and 100)
   /bomb/page.html?mb=N           decompressed size (default 1024)
   /redirect/chain/N              N hops before /news/ok-1.html (for redirect limits)
+  /feeds/huge.xml?mb=N           feed size (default 50)
+  /feeds/many.xml?items=N        items in the feed (default 100000)
+  /bench/feed/N.xml?items=K      a feed of K generated articles (default 50), ETag per (N, K)
 
 Control endpoints (never counted as hits; GET or POST):
   /__hits                 {"counts": {path: n}, "last_headers": {path: {header: value}}}
@@ -115,6 +119,19 @@ SITE_MAP: dict[str, Case] = {
     "/dup/with-canonical.html": Case("duplicate", "same story with canonical -> /dup/one.html"),
     "/cond/etag.html": Case("conditional", "ETag, Last-Modified; 304 on If-None-Match/-Modified-Since"),
     "/changing/page.html": Case("changing", "text and ETag change after /__bump; 304 support"),
+    "/feeds/rss.xml": Case("feed", "RSS 2.0 of ok-1..ok-3 (one relative link); ETag, 304; /__bump adds ok-4"),
+    "/feeds/atom.xml": Case("feed", "Atom feed of ok-5 and ok-6"),
+    "/feeds/malformed.xml": Case("feed-bad", "RSS cut off mid-element: one item (redirected) recoverable"),
+    "/feeds/laughs.xml": Case("feed-bad", "billion laughs: nested entity declarations"),
+    "/feeds/huge.xml": Case("feed-bad", "~50 MB of RSS items streamed, no Content-Length"),
+    "/feeds/many.xml": Case("feed-bad", "RSS with 100,000 items (/gen/<n>.html)"),
+    "/feeds/html.xml": Case("feed-bad", "the home page's HTML, served as text/html at a feed's URL"),
+    "/feeds/dates.xml": Case("feed-bad", "one item dated 2099, one undated, one dated normally"),
+    "/sitemaps/news.xml": Case("sitemap", "news sitemap (news: extension) of ok-2 and /news/story.html"),
+    "/sitemaps/index.xml": Case("sitemap", "sitemap index listing /sitemaps/news.xml and itself"),
+    "/regulator/news/": Case("listing", "a regulator's news page: press releases and other links"),
+    "/regulator/press/<n>.html": Case("article", "a regulator's press release n (1-3): a fine"),
+    "/bench/feed/<n>.xml": Case("feed", "generated feed of ?items=K /gen/ articles; ETag, 304"),
     "/__hits": Case("control", "hit counts and last request headers per path"),
     "/__log": Case("control", "every request in order"),
     "/__bump": Case("control", "?path=P: next version of a changing page"),
@@ -1231,6 +1248,181 @@ class Handler(BaseHTTPRequestHandler):
         self.conditional(f'"changing-v{version}"', modified, page)
 
 
+    # -- discovery: feeds, news sitemaps, a regulator's listing page
+
+    def send_xml(self, text: str | bytes, content_type: str = "application/rss+xml",
+                 etag: str | None = None) -> None:
+        """An XML document; with `etag`, a 304 for a request that already has it."""
+        if etag and self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        body = text.encode("utf-8") if isinstance(text, str) else text
+        self.send_body(200, body, content_type, headers={"ETag": etag} if etag else None)
+
+    def feed_rss(self) -> None:
+        version = self.server.state.version(self.path_only)
+        slugs = ["ok-1", "ok-2", "ok-3"] + (["ok-4"] if version > 1 else [])
+        self.send_xml(render_rss(self.base, slugs), etag=f'"rss-v{version}"')
+
+    def feed_atom(self) -> None:
+        self.send_xml(render_atom(self.base, ["ok-5", "ok-6"]), "application/atom+xml")
+
+    def feed_malformed(self) -> None:
+        self.send_xml(render_rss(self.base, ["redirected", "ok-6"]).split("<item><title>" + html.escape(
+            ARTICLES["ok-6"].headline))[0] + "<item><title>Broken &amp")
+
+    def feed_laughs(self) -> None:
+        self.send_xml(BILLION_LAUGHS)
+
+    def feed_huge(self) -> None:
+        total = int(self.qfloat("mb", 50) * MIB)
+        item = b"".join(b"<item><title>Filler %d</title><link>/gen/%d.html</link></item>\n" % (i, i)
+                        for i in range(1000))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        try:
+            self.wfile.write(b'<?xml version="1.0"?><rss version="2.0"><channel><title>Huge</title>\n')
+            for _ in range(0, total, len(item)):
+                self.wfile.write(item)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def feed_many(self) -> None:
+        count = int(self.qfloat("items", 100_000))
+        items = "".join(f"<item><link>/gen/{n}.html</link></item>" for n in range(1, count + 1))
+        self.send_xml(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Many</title>{items}</channel></rss>')
+
+    def feed_html(self) -> None:
+        self.send_html(render_index(self.base))
+
+    def feed_dates(self) -> None:
+        self.send_xml(render_rss(self.base, ["ok-4", "ok-5", "ok-6"], dates=[
+            "Fri, 01 Jan 2099 09:00:00 GMT", None, "Mon, 06 Jan 2025 09:00:00 GMT"]))
+
+    def sitemap_news(self) -> None:
+        self.send_xml(render_news_sitemap(self.base), "application/xml")
+
+    def sitemap_index(self) -> None:
+        self.send_xml(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{self.base}/sitemaps/news.xml</loc></sitemap>"
+            f"<sitemap><loc>{self.base}/sitemaps/index.xml</loc></sitemap></sitemapindex>\n", "application/xml")
+
+    def regulator_news(self) -> None:
+        links = "".join(f'<li><a href="/regulator/press/{n}.html">{html.escape(PRESS[n].headline)}</a></li>'
+                        for n in sorted(PRESS))
+        self.send_html(f"<!DOCTYPE html><html><head><title>News - Data Authority</title></head><body>"
+                       f'<nav><a href="/">Home</a> <a href="/regulator/about.html">About us</a></nav>'
+                       f"<h1>News and press releases</h1><ul>{links}</ul></body></html>")
+
+    def regulator_press(self) -> None:
+        number = self.path_only.removeprefix("/regulator/press/").removesuffix(".html")
+        if not number.isdigit() or int(number) not in PRESS:
+            self.send_body(404, error_page(404, "Not Found"))
+            return
+        self.send_html(render_article(PRESS[int(number)], self.url(), self.url()))
+
+    def bench_feed(self) -> None:
+        number = self.path_only.removeprefix("/bench/feed/").removesuffix(".xml")
+        count = int(self.qfloat("items", 50))
+        if not number.isdigit():
+            self.send_body(404, error_page(404, "Not Found"))
+            return
+        first = int(number) * count
+        items = "".join(f"<item><title>Generated {n}</title><link>/gen/{n}.html</link>"
+                        f"<pubDate>Mon, 06 Jan 2025 09:00:00 GMT</pubDate></item>"
+                        for n in range(first + 1, first + count + 1))
+        self.send_xml(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bench {number}</title>'
+                      f"{items}</channel></rss>", etag=f'"bench-{number}-{count}"')
+
+
+def render_rss(base: str, slugs: list[str], dates: list[str | None] | None = None) -> str:
+    """RSS 2.0 of these articles, newest first; the last link relative (feeds have them)."""
+    items = []
+    for index, slug in enumerate(slugs):
+        article = ARTICLES[slug]
+        link = f"{base}/news/{slug}.html" if index < len(slugs) - 1 else f"/news/{slug}.html"
+        date = (dates[index] if dates else
+                format_datetime(datetime.fromisoformat(article.published), usegmt=False))
+        items.append(f"<item><title>{html.escape(article.headline)}</title><link>{link}</link>"
+                     + (f"<pubDate>{date}</pubDate>" if date else "") + "</item>")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+            f"<title>{SITE_NAME}</title><link>{base}/</link>{''.join(items)}</channel></rss>\n")
+
+
+def render_atom(base: str, slugs: list[str]) -> str:
+    """An Atom feed of these articles."""
+    entries = "".join(
+        f"<entry><title>{html.escape(ARTICLES[s].headline)}</title><link href=\"{base}/news/{s}.html\"/>"
+        f"<id>{base}/news/{s}.html</id><updated>{ARTICLES[s].published}</updated></entry>" for s in slugs)
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>{SITE_NAME}</title><id>{base}/</id><updated>2025-01-20T00:00:00Z</updated>{entries}</feed>\n")
+
+
+def render_news_sitemap(base: str) -> str:
+    """A Google News sitemap of two articles."""
+    urls = "".join(
+        f"<url><loc>{base}{path}</loc><lastmod>{date}</lastmod><news:news><news:publication>"
+        f"<news:name>{SITE_NAME}</news:name><news:language>en</news:language></news:publication>"
+        f"<news:publication_date>{date}</news:publication_date><news:title>{html.escape(title)}</news:title>"
+        "</news:news></url>"
+        for path, title, date in (("/news/ok-2.html", ARTICLES["ok-2"].headline, "2025-01-14T10:00:00+01:00"),
+                                  ("/news/story.html", ARTICLES["story"].headline, "2025-01-20T10:00:00Z")))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>\n')
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY lol "lol">\n'
+    + "".join(f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">\n' for n in range(1, 10))
+    + ']>\n<rss version="2.0"><channel><title>&lol9;</title><item><title>&lol9;</title>'
+    "<link>/news/ok-1.html</link></item></channel></rss>\n")
+
+PRESS: dict[int, Article] = {
+    1: Article(
+        headline="Information Commissioner's Office fines Brightlane Supermarkets £1.2 million over "
+        "facial recognition",
+        description="The ICO has fined Brightlane Supermarkets for scanning shoppers' faces against a "
+        "watchlist without a lawful basis.",
+        author="Press Office",
+        published="2025-03-03T09:00:00+00:00",
+        paragraphs=(
+            "The Information Commissioner's Office has fined Brightlane Supermarkets £1.2 million for "
+            "using live facial recognition on every shopper entering twelve of its stores.",
+            "Our investigation found that the retailer compared the faces of hundreds of thousands of "
+            "customers against a private watchlist without a lawful basis under the UK GDPR.",
+            "Biometric data used to identify people is special category data. Brightlane could not "
+            "show a substantial public interest condition for processing it.",
+            "The Information Commissioner said: people must be able to shop without having their "
+            "faces scanned and checked against a list they cannot see or challenge.",
+            "Brightlane has stopped the trial and deleted the watchlist. It has 28 days to appeal the "
+            "monetary penalty notice to the First-tier Tribunal.",
+        ),
+        section="Press releases",
+    ),
+    2: Article(
+        headline="Information Commissioner's Office reprimands council over lost laptops",
+        description="A reprimand for a council that lost unencrypted laptops holding residents' data.",
+        author="Press Office",
+        published="2025-02-10T09:00:00+00:00",
+        paragraphs=(
+            "The Information Commissioner's Office has issued a reprimand to Eastmoor Council after "
+            "three unencrypted laptops holding the personal data of 4,000 residents were stolen.",
+            "The council had no policy requiring laptops to be encrypted and did not know which staff "
+            "held copies of housing benefit records.",
+            "The reprimand requires the council to encrypt every device within six months and to "
+            "train staff on data protection. The ICO will check on its progress.",
+        ),
+        section="Press releases",
+    ),
+}
+
+
 def charset_article(headline: str, paragraphs: tuple[str, ...]) -> Article:
     """An article for the charset cases (text outside ASCII on purpose)."""
     return Article(headline=headline, description=paragraphs[0], author="Zoé Lefèvre",
@@ -1268,6 +1460,12 @@ ROUTES: dict[str, RouteFn] = {
     "/dup/one.html": Handler.dup, "/dup/two.html": Handler.dup,
     "/dup/with-canonical.html": Handler.dup_canonical,
     "/cond/etag.html": Handler.cond_etag, "/changing/page.html": Handler.changing,
+    "/feeds/rss.xml": Handler.feed_rss, "/feeds/atom.xml": Handler.feed_atom,
+    "/feeds/malformed.xml": Handler.feed_malformed, "/feeds/laughs.xml": Handler.feed_laughs,
+    "/feeds/huge.xml": Handler.feed_huge, "/feeds/many.xml": Handler.feed_many,
+    "/feeds/html.xml": Handler.feed_html, "/feeds/dates.xml": Handler.feed_dates,
+    "/sitemaps/news.xml": Handler.sitemap_news, "/sitemaps/index.xml": Handler.sitemap_index,
+    "/regulator/news/": Handler.regulator_news,
     "/__hits": Handler.control_hits, "/__log": Handler.control_log,
     "/__bump": Handler.control_bump, "/__config": Handler.control_config,
     "/__reset": Handler.control_reset,
@@ -1275,7 +1473,8 @@ ROUTES: dict[str, RouteFn] = {
 
 PREFIX_ROUTES: tuple[tuple[str, RouteFn], ...] = (
     ("/news/", Handler.news), ("/gen/", Handler.generated),
-    ("/redirect/chain/", Handler.redirect_chain),
+    ("/redirect/chain/", Handler.redirect_chain), ("/regulator/press/", Handler.regulator_press),
+    ("/bench/feed/", Handler.bench_feed),
 )
 
 

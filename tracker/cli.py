@@ -416,6 +416,22 @@ def bench_distributed_cmd(hosts: int, pages: int, latency: float, concurrency: i
     _print_lines(run_distributed_bench(BenchOptions(hosts, pages, latency, concurrency)), err=False)
 
 
+@bench.command("discover")
+@click.option("--sources", type=int, default=1000, show_default=True, help="Local feeds to poll.")
+@click.option("--items", type=int, default=50, show_default=True, help="Items per feed.")
+@click.option("--hosts", type=int, default=16, show_default=True, help="Loopback hosts (127.0.0.2 ...).")
+@click.option("--max-runtime", default="5m", show_default=True, metavar="DURATION",
+              help="The whole run's limit (and each poll's).")
+@click.option("--whole-run/--no-whole-run", default=True, show_default=True,
+              help="Also time a whole `tracker run` (poll, crawl until the deadline, tag, cluster).")
+def bench_discover_cmd(sources: int, items: int, hosts: int, max_runtime: str, whole_run: bool) -> None:
+    """New URLs/s, memory and time of polling many local feeds; the conditional second poll."""
+    from tracker.bench.discover import DiscoverBenchOptions, run_discover_bench
+
+    options = DiscoverBenchOptions(sources, items, hosts, max_runtime, whole_run)
+    _print_lines(run_discover_bench(options), err=False)
+
+
 @bench.command("outage")
 @click.option("--dead-hosts", type=int, default=200, show_default=True,
               help="Dead hosts beside the live 127.0.0.1 pages in the mixed case.")
@@ -447,14 +463,17 @@ def bench_extract_cmd(corpus: Path | None, workers: int) -> None:
 @main.command("run")
 @click.argument("seed_paths", nargs=-1, type=click.Path(), metavar="[SEEDS]...")
 @crawl_options
+@click.option("--sources", "source_paths", multiple=True, type=click.Path(), metavar="PATH",
+              help="Discovery sources file or folder (default: sources/ in the current folder).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every stage, also on a terminal.")
 @click.option("--redis", "redis_url", metavar="URL",
               help="Crawl with `tracker crawl --redis` workers: enqueue, save their results, then cluster.")
 @db_option
-def run_cmd(seed_paths: tuple[str, ...], flags: Any, verbose: bool, redis_url: str | None, db_path: Path) -> None:
-    """The scheduled job: load seeds (default: seeds/ in the current folder), crawl what is due, tag,
-    cluster. One at a time."""
-    from tracker.config import default_seed_paths
+def run_cmd(seed_paths: tuple[str, ...], flags: Any, source_paths: tuple[str, ...], verbose: bool,
+            redis_url: str | None, db_path: Path) -> None:
+    """The scheduled job: load seeds (default: seeds/ in the current folder), poll the due discovery
+    sources, crawl what is due, tag, cluster. One at a time."""
+    from tracker.config import default_seed_paths, default_source_paths
     from tracker.crawl.runner import RunInterrupted, crawl_settings
     from tracker.job import run_job
     from tracker.progress import configure_logging, progress_bar
@@ -466,7 +485,8 @@ def run_cmd(seed_paths: tuple[str, ...], flags: Any, verbose: bool, redis_url: s
         overrides["TRACKER_REDIS_URL"] = redis_url
     try:
         with progress_bar() as progress:
-            s = run_job(db_path, seed_paths or default_seed_paths(), overrides, progress)
+            s = run_job(db_path, seed_paths or default_seed_paths(), overrides, progress,
+                        source_paths=source_paths or default_source_paths())
     except RunInterrupted as exc:
         click.echo(f"run {exc}: marked interrupted; what was not fetched stays due", err=True)
         sys.exit(128 + exc.signum)
@@ -474,7 +494,62 @@ def run_cmd(seed_paths: tuple[str, ...], flags: Any, verbose: bool, redis_url: s
         click.echo("no seeds/ folder here and no SEEDS named: crawled, tagged and clustered what the "
                    "database already tracks", err=True)
     _print_lines([f"Error: {e}" for e in s.seed_errors])
+    _print_lines([f"Source: {e}" for e in s.source_errors])
     _print_lines(s.notes)
     click.echo(f"run {s.run_id} {s.status}: {s.seeds} seed files, {s.new_articles} new articles, "
                f"{s.due} due, {s.fetched} fetched, {s.failed} failed, {s.refused} refused, "
                f"{s.new_stories} new and {s.grown_stories} grown stories, {s.tagged} articles with new tags")
+
+
+@main.group()
+def sources() -> None:
+    """Discovery sources: feeds, news sitemaps and listing pages `tracker run` polls (sources/*.yml)."""
+
+
+@sources.command("check")
+@click.argument("paths", nargs=-1, type=click.Path())
+def sources_check(paths: tuple[str, ...]) -> None:
+    """Validate sources files (default: sources/) without writing anything."""
+    from tracker.config import default_source_paths
+    from tracker.discover.sources import load_sources
+
+    check = load_sources(paths or default_source_paths())
+    _print_lines([f"Error: {e}" for e in check.errors])
+    click.echo(f"{check.files} files, {len(check.sources)} sources, {len(check.errors)} errors")
+    if check.errors or not check.files:
+        sys.exit(1)
+
+
+@sources.command("add")
+@click.argument("url")
+@click.option("--kind", type=click.Choice(["feed", "sitemap", "listing"]), required=True)
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=Path("sources/added.yml"),
+              show_default=True, help="The sources file to append to.")
+@click.option("--name", default=None)
+@click.option("--interval", default=None, metavar="DURATION", help="How often to poll (default 6h).")
+@click.option("--language", default=None)
+@click.option("--jurisdiction", default=None, metavar="ID")
+@click.option("--authority", is_flag=True, help="A regulator's own releases (primary sources).")
+@click.option("--link-pattern", default=None, metavar="REGEX", help="Listing pages: what article links match.")
+def sources_add(url: str, kind: str, file: Path, **values: Any) -> None:
+    """Validate one source and append it to a sources file."""
+    from tracker.discover.sources import add_source
+
+    source = add_source(file, {"url": url, "kind": kind, **values})
+    click.echo(f"{file}: added {source.kind} {source.url}")
+
+
+@sources.command("list")
+@db_option
+def sources_list(db_path: Path) -> None:
+    """Each source with its last poll, items found, errors and the stories it fed."""
+    from tracker.store.sources import load_source_rows
+
+    for r in load_source_rows(_open(db_path, create=False)):
+        state = "" if r["active"] else " (inactive)"
+        click.echo(f"{r['id']:4} {r['kind']:8} {'A' if r['authority'] else ' '} {r['url']}{state}")
+        click.echo(f"       last poll {r['last_poll_at'] or 'never'} {r['last_outcome'] or ''}: "
+                   f"{r['items_last'] or 0} items, {r['new_last'] or 0} new ({r['new_total']} in all), "
+                   f"{r['stories_fed']} stories fed, {r['errors_total']} polls with errors, next {r['next_poll_at']}")
+        if r["last_error"]:
+            _print_lines([f"       error: {r['last_error']}"], err=False)

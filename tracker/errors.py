@@ -19,6 +19,11 @@ class SeedError(TrackerError):
     """A seed file that cannot be used; the message names the file and field or line."""
 
 
+class SourceError(TrackerError):
+    """A discovery source (sources/*.yml) or a poll of one that cannot be used; the message names
+    the file and line, or the source's URL."""
+
+
 class ImportLineError(TrackerError):
     """A line of an import file that cannot be used; the message names file and line."""
 

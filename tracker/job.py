@@ -49,6 +49,8 @@ class RunSummary:
     tag_error: str | None = None
     took_over: str | None = None
     not_attempted: int = 0
+    discovered: int = 0  # new articles the discovery stage found (feeds, sitemaps, listings)
+    source_errors: list[str] = field(default_factory=list)  # kept in sources/source_polls, not runs.errors
     notes: list[str] = field(default_factory=list)  # e.g. the deadline's: kept in runs.note
 
 
@@ -132,8 +134,10 @@ def finish_run(db: store.Database, summary: RunSummary, status: str, errors: Seq
 # --- the job ---------------------------------------------------------------------------------------
 
 def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_overrides: dict[str, str],
-            progress: Progress | None = None, log_dir: Path | None = None) -> RunSummary:
-    """Load seeds, crawl what is due, tag, cluster; one run at a time per database.
+            progress: Progress | None = None, log_dir: Path | None = None,
+            source_paths: Sequence[str | os.PathLike[str]] = ()) -> RunSummary:
+    """Load seeds, poll the due sources (`source_paths` synced first), crawl what is due, tag,
+    cluster; one run at a time per database.
 
     A broken taxonomy fails the tag stage only: nothing stored is changed by it, clustering still
     runs on the tags already stored (new articles get theirs once the taxonomy is fixed), and the
@@ -152,7 +156,7 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
             logger.warning("%s", took_over)
         try:
             _stages(db, db_path, seed_paths, _with_deadline(crawl_overrides, started), summary,
-                    progress, log_dir, lambda: _mark_interrupted(db, summary))
+                    progress, log_dir, lambda: _mark_interrupted(db, summary), source_paths)
         except RunInterrupted as exc:
             _mark_interrupted(db, summary, str(exc))
             db.close()
@@ -190,7 +194,8 @@ def _mark_interrupted(db: store.Database, summary: RunSummary, why: str = "inter
 
 def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.PathLike[str]],
             overrides: dict[str, str], summary: RunSummary, progress: Progress | None,
-            log_dir: Path | None, on_interrupt: Callable[[], None]) -> None:
+            log_dir: Path | None, on_interrupt: Callable[[], None],
+            source_paths: Sequence[str | os.PathLike[str]] = ()) -> None:
     from tracker.crawl.runner import crawl_settings, run_crawl
     from tracker.seeds.files import load_seeds, require_paths
 
@@ -201,6 +206,8 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
                 seeds.files, seeds.loaded, len(seeds.errors), seeds.new_articles)
     settings = crawl_settings(db_path, overrides=overrides, run_id=summary.run_id)
     log_file = (log_dir or db_path.parent / "logs") / f"crawl-run{summary.run_id}.log"
+    _discover(db, source_paths, settings, summary, log_file.with_name(f"discover-run{summary.run_id}.log"),
+              on_interrupt)
     if settings.get("TRACKER_REDIS_URL"):  # workers elsewhere crawl; this run enqueues and saves
         from tracker.crawl.distributed import crawl_over_redis
 
@@ -216,7 +223,33 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
     logger.info("run=%d stage=crawl due=%d fetched=%d failed=%d refused=%d log=%s", summary.run_id,
                 crawl.due, crawl.fetched, crawl.failed, summary.refused, log_file)
     _tag(db, summary, progress)
+    _mark_beat(db, settings)
     _cluster(db, summary, progress)
+
+
+def _discover(db: store.Database, source_paths: Sequence[str | os.PathLike[str]], settings: dict[str, str],
+              summary: RunSummary, log_file: Path, on_interrupt: Callable[[], None]) -> None:
+    """Poll the due sources; their new articles are due for this run's crawl. A bad source never
+    fails the run: it is recorded against the source (and in the run's note), the rest goes on. A
+    sources path that does not exist fails it, as a missing seeds path does."""
+    from tracker.discover.stage import discover
+
+    found = discover(db, source_paths, settings, log_file, on_interrupt)
+    summary.discovered, summary.source_errors = found.new_articles, found.errors
+    if found.due or found.errors:
+        summary.notes.append(found.note + (f", {len(found.errors)} source problems (see `tracker sources list`)"
+                                           if found.errors else ""))
+    logger.info("run=%d stage=discover sources=%d due=%d polled=%d failed=%d items=%d new_articles=%d",
+                summary.run_id, found.sources, found.due, found.polled, found.failed, found.found,
+                found.new_articles)
+
+
+def _mark_beat(db: store.Database, settings: dict[str, str]) -> None:
+    from tracker.discover.stage import mark_beat
+
+    changed = mark_beat(db, settings)
+    if changed:
+        logger.info("beat: %d discovered articles moved on or off the beat", changed)
 
 
 def _tag(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:

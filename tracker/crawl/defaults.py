@@ -46,6 +46,18 @@ TRACKER_LIMIT = 0  # 0: every due article
 TRACKER_RECRAWL_AFTER = ""  # e.g. 6h: also revisit articles fetched longer ago than this
 TRACKER_RUN_ID = 0
 
+# Discovery (tracker/discover/, spiders/discovery.py): polling feeds, news sitemaps, listing pages.
+TRACKER_SPIDER = "articles"  # the crawl process's spider: "articles", or "sources" for the poll
+TRACKER_SOURCE_MAX_BYTES = 5 * 1024 * 1024  # a feed or sitemap past this is not read (the poll's error)
+TRACKER_SOURCE_MAX_ITEMS = 1000  # items taken from one response (sources list newest first)
+TRACKER_SOURCE_MAX_SITEMAPS = 50  # sitemaps read in one poll of a sitemap index (loops stop sooner)
+TRACKER_SOURCES_ALL = False  # poll every active source, due or not (benchmarks)
+# A discovered article tagged below this relevance is off the beat: kept, hidden by default (0.3: it
+# names no regulator or law; see tracker/lens/relevance.py).
+TRACKER_BEAT_RELEVANCE = 0.3
+# Share of the run's remaining time (TRACKER_MAX_RUNTIME) the poll may use before the crawl starts.
+TRACKER_DISCOVERY_SHARE = 0.5
+
 # Distributed crawl (`tracker crawl --redis URL`: this process is a worker; see tracker/crawl/queue.py).
 TRACKER_REDIS_URL = ""  # empty: the single-machine crawl
 TRACKER_REDIS_PREFIX = "tracker"  # key prefix: two trackers can share one Redis

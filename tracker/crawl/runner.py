@@ -217,6 +217,14 @@ def run_crawl(db_path: Path, settings: dict[str, str], log_file: Path | None = N
     return summary
 
 
+def run_crawl_process(settings: dict[str, str], log_file: Path | None = None,
+                      on_interrupt: Callable[[], None] | None = None) -> int:
+    """Run the crawl process once with these settings (another spider, e.g. the discovery poll,
+    via TRACKER_SPIDER) and return its exit status; interrupted like run_crawl."""
+    with interruptible():
+        return _run_child(settings, log_file, None, on_interrupt)
+
+
 def _tally(summary: CrawlSummary, attempts: Iterable[tuple[int, str]]) -> int:
     """Count articles by how their attempts ended (see CrawlSummary); returns how many had one."""
     by_article: dict[int, set[str]] = {}

@@ -18,7 +18,7 @@ from tracker.urls import Alias
 logger = logging.getLogger(__name__)
 
 # Which source may overwrite which: a crawl beats an import beats a seed.
-SOURCE_RANK = {"seed": 1, "import": 2, "crawl": 3}
+SOURCE_RANK = {"discovery": 0, "seed": 1, "import": 2, "crawl": 3}  # discovery: a feed's few words
 # What a fetch left on an article; moves as one when a merge brings the fetched text along.
 FETCH_STATE = ("status", "fetch_count", "fail_count", "last_fetch_at", "last_success_at",
                "next_fetch_at", "last_error", "etag", "last_modified", "content_hash")
@@ -153,6 +153,8 @@ def _repoint(db: Database, keep_id: int, drop_id: int) -> None:
                [keep_id, top, drop_id])
     db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", [keep_id, drop_id])
     db.execute("UPDATE seed_files SET article_id = ? WHERE article_id = ?", [keep_id, drop_id])
+    db.execute("UPDATE OR IGNORE source_articles SET article_id = ? WHERE article_id = ?", [keep_id, drop_id])
+    db.execute("DELETE FROM source_articles WHERE article_id = ?", [drop_id])
     # an article that absorbed others earlier is referenced by article_merges.kept_id
     db.execute("UPDATE article_merges SET kept_id = ? WHERE kept_id = ?", [keep_id, drop_id])
 

@@ -34,6 +34,9 @@ TABLES: dict[str, dict[str, Any]] = {
             # the lens (tracker/lens/stage.py): relevance to privacy regulation in [0, 1], when the
             # tags last changed, and what was last tagged (text and taxonomy hash) and when
             "relevance": float, "tagged_at": str, "tag_hash": str, "tag_checked_at": str,
+            # discovery (tracker/discover/): 1 when an authority's own source listed it (a primary source);
+            # off_beat 1 for a discovered article (no seed named it) tagged below the beat's relevance
+            "primary_source": int, "off_beat": int,
         },
         "pk": "id",
         "not_null": ["url", "status", "first_seen"],
@@ -117,6 +120,29 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": ("run_id", "story_id"),
         "foreign_keys": [("run_id", "runs", "id")],
     },
+    # Discovery (tracker/discover/): the sources polled (from sources/*.yml; `active` 0 once no
+    # file names them), each poll's response, and the articles each source listed.
+    "sources": {
+        "columns": {"id": int, "url": str, "kind": str, "name": str, "interval": float, "language": str,
+                    "jurisdiction": str, "authority": int, "link_pattern": str, "file": str, "active": int,
+                    "etag": str, "last_modified": str, "last_poll_at": str, "next_poll_at": str,
+                    "last_outcome": str, "last_error": str, "fail_count": int, "polls": int,
+                    "items_last": int, "new_last": int, "new_total": int, "errors_total": int},
+        "pk": "id",
+        "not_null": ["url", "kind"],
+        "defaults": {"active": 1, "authority": 0, "fail_count": 0, "polls": 0, "new_total": 0,
+                     "errors_total": 0},
+    },
+    "source_polls": {
+        "columns": {"id": int, "source_id": int, "run_id": int, "url": str, "root": int, "requested_at": str,
+                    "status": int, "outcome": str, "items": int, "new": int, "error": str,
+                    "elapsed_ms": float, "warc_file": str},
+        "pk": "id",
+    },
+    "source_articles": {
+        "columns": {"source_id": int, "article_id": int, "first_seen": str},
+        "pk": ("source_id", "article_id"),
+    },
     # The lens (tracker/lens/): no foreign keys, so that merging or deleting an article never
     # fails on them; the tag stage drops the rows of articles that are gone.
     "article_tags": {
@@ -164,6 +190,10 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("article_tags", ("kind", "tag"), False),
     ("fines", ("article_id",), False),
     ("articles", ("relevance",), False),
+    ("sources", ("url",), True),
+    ("sources", ("active", "next_poll_at"), False),
+    ("source_polls", ("source_id", "id"), False),
+    ("source_articles", ("article_id",), False),
     # Covers the `stories` view in its order: Datasette counts it and pages through it by offset,
     # which on SQLite 3.40 reads every row of the ordered view (1 s at 280,000 stories, 0.15 s so).
     ("clusters", ("merged_into", "last_seen", "id", "headline", "first_seen", "n_articles",
@@ -256,6 +286,20 @@ VIEWS: dict[str, str] = {
         "LEFT JOIN article_tags ct ON ct.article_id = f.article_id AND ct.tag = f.company "
         "LEFT JOIN article_tags lt ON lt.article_id = f.article_id AND lt.tag = f.law "
         "ORDER BY a.published DESC, f.id DESC"),
+    # Discovery: one row per source with its last poll, items found, errors, and the stories it fed.
+    "source_report": (
+        "SELECT s.id, s.name, s.kind, s.url, s.authority, s.active, s.last_poll_at, s.last_outcome, "
+        "s.items_last, s.new_last, s.new_total, s.polls, s.errors_total, s.fail_count, s.last_error, "
+        "s.next_poll_at, (SELECT COUNT(DISTINCT a.cluster_id) FROM source_articles sa JOIN articles a "
+        "ON a.id = sa.article_id WHERE sa.source_id = s.id) AS stories_fed FROM sources s "
+        "ORDER BY s.active DESC, s.id"),
+    # An authority's own releases (primary sources) with the story they are in and the source.
+    "primary_sources": (
+        "SELECT a.cluster_id AS story_id, c.headline AS story_headline, a.id AS article_id, a.published, "
+        "a.title, a.url, s.name AS source, s.url AS source_url, s.jurisdiction FROM articles a "
+        "JOIN source_articles sa ON sa.article_id = a.id JOIN sources s ON s.id = sa.source_id "
+        "LEFT JOIN clusters c ON c.id = a.cluster_id WHERE a.primary_source = 1 AND s.authority = 1 "
+        "ORDER BY a.published DESC, a.id DESC, s.id"),
 }
 
 

@@ -23,8 +23,12 @@ from tracker.serve.search import fts_query
 logger = logging.getLogger(__name__)
 
 STORY_COLUMNS = "id, headline, first_seen, last_seen, n_articles, n_publishers, publishers"
+# The beat filter: a story all of whose articles are discovered and off the beat (articles.off_beat,
+# tracker/discover/) is left out unless the page asks for everything (?all=1).
+ON_BEAT = ("(:all OR EXISTS (SELECT 1 FROM articles b WHERE b.cluster_id = {story} "
+           "AND b.off_beat IS NOT 1))")
 HOME_NEWEST = (f"SELECT {STORY_COLUMNS} FROM clusters WHERE merged_into IS NULL "
-               "ORDER BY first_seen DESC, id DESC LIMIT 12")
+               f"AND {ON_BEAT.format(story='clusters.id')} ORDER BY first_seen DESC, id DESC LIMIT 12")
 # Stories ranked by the articles they gained in the 30 days up to the latest publication (not "now":
 # an archive or a paused tracker still shows what was moving at its end).
 HOME_GROWING = (
@@ -34,7 +38,7 @@ HOME_GROWING = (
     "FROM articles WHERE published <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) "
     "AND published <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now') AND cluster_id IS NOT NULL "
     "GROUP BY cluster_id ORDER BY week_articles DESC LIMIT 50) g "
-    "JOIN clusters c ON c.id = g.cluster_id WHERE c.merged_into IS NULL "
+    f"JOIN clusters c ON c.id = g.cluster_id WHERE c.merged_into IS NULL AND {ON_BEAT.format(story='c.id')} "
     "ORDER BY g.week_articles DESC, c.last_seen DESC LIMIT 12")
 HOME_RUN = ("SELECT id, started_at, ended_at, status, new_stories, grown_stories FROM runs "
             "WHERE status <> 'running' ORDER BY id DESC LIMIT 1")
@@ -82,7 +86,7 @@ def prepare_jinja2_environment(env: Any) -> None:
 def extra_template_vars(template: str, database: str | None, request: Any, datasette: Any) -> Any:
     """The home page's lists, and a story page's header and neighbours."""
     if template == "index.html":
-        return lambda: _home_vars(datasette)
+        return lambda: _home_vars(datasette, request is not None and request.args.get("all") == "1")
     if template == "query.html" and request is not None and database:
         if request.url_vars.get("table") == "story" or request.path.endswith("/story"):
             return lambda: _story_vars(datasette, database, request.args.get("id"))
@@ -106,14 +110,15 @@ async def _rows(datasette: Any, database: str, sql: str, params: Any = None) -> 
     return list(result.rows)
 
 
-async def _home_vars(datasette: Any) -> dict[str, Any]:
+async def _home_vars(datasette: Any, everything: bool = False) -> dict[str, Any]:
     name = _tracker_database(datasette)
     if name is None:
         return {}
     runs = await _rows(datasette, name, HOME_RUN)
-    return {"tracker_db": name,
-            "tracker_newest": await _rows(datasette, name, HOME_NEWEST),
-            "tracker_growing": await _rows(datasette, name, HOME_GROWING),
+    beat = {"all": int(everything)}
+    return {"tracker_db": name, "tracker_all": everything,
+            "tracker_newest": await _rows(datasette, name, HOME_NEWEST, beat),
+            "tracker_growing": await _rows(datasette, name, HOME_GROWING, beat),
             "tracker_run": runs[0] if runs else None}
 
 

@@ -1,0 +1,1 @@
+"""Discovery: sources (feeds, news sitemaps, listing pages) polled for new article URLs."""
