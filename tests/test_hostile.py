@@ -124,3 +124,30 @@ def test_page_nested_too_deep_is_recorded_as_no_text(db: Any) -> None:
     article = db.conn.execute("SELECT status, text, last_error FROM articles WHERE id = ?",
                               [article_id]).fetchone()
     assert article[0] == "failed" and article[1] is None and article[2].startswith("no_text")
+
+
+def test_a_result_over_the_budget_is_refused_and_the_server_still_answers(server: str) -> None:  # noqa: F811
+    # two values of 20 MB: each under the value limit, together over the 32 MB result budget
+    two_rows = "select zeroblob(20000000 + x * 0) from (select 1 as x union all select 2)"
+    status, body = get(server, "/tracker.json", sql=two_rows)
+    assert status == 400 and "result too big" in body, body[:300]
+    status, body = get(server, "/tracker.csv", sql=two_rows)
+    assert body.strip() == "", body[:300]  # Datasette's CSV of a failed query: empty, as for any SQL error
+    # the budget is per statement: the next query, and one value of 20 MB, are answered
+    rows = get_json(server, "/tracker.json", sql="select length(zeroblob(20000000)) as n", _shape="objects")
+    assert rows["rows"] == [{"n": 20000000}]
+    assert get_json(server, "/tracker.json", sql="select 1 as one", _shape="objects")["rows"] == [{"one": 1}]
+
+
+def test_a_printf_width_over_the_value_limit_is_refused(server: str) -> None:  # noqa: F811
+    for fmt in ("%.*c", "%*c"):
+        status, body = get(server, "/tracker.json",
+                           sql=f"select length(printf('{fmt}', 2147483647 + x * 0, 'x')) "
+                               "from (select 1 as x)")
+        assert status == 400 and "user-defined function raised exception" in body, body[:300]
+    status, body = get(server, "/tracker.json", sql="select printf('%.2000000000f', 1.5)")
+    assert status == 400, body[:300]
+    # printf and format still work as SQLite's
+    rows = get_json(server, "/tracker.json", sql="select printf('%5.2f|%-3s|%d%%', 3.14159, 'a', 7) as p, "
+                    "format('%.*c', 3, 'x') as f", _shape="objects")
+    assert rows["rows"] == [{"p": " 3.14|a  |7%", "f": "xxx"}]
