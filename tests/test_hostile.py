@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import query
-from tests.test_serve import get, get_json, served_db, server  # noqa: F401 - the real server
+from tests.test_serve import (_chromium, _chromium_args, get, get_json, served_db,  # noqa: F401 - the real server
+                              server)
 from tracker import store
 from tracker.dates import now_iso
 from tracker.store import articles
@@ -151,3 +154,25 @@ def test_a_printf_width_over_the_value_limit_is_refused(server: str) -> None:  #
     rows = get_json(server, "/tracker.json", sql="select printf('%5.2f|%-3s|%d%%', 3.14159, 'a', 7) as p, "
                     "format('%.*c', 3, 'x') as f", _shape="objects")
     assert rows["rows"] == [{"p": " 3.14|a  |7%", "f": "xxx"}]
+
+
+def test_dashboard_charts_write_values_as_text_not_html(server: str) -> None:  # noqa: F811
+    hostile = "<img src=x onerror=alert(document.domain)>"
+    for path, name in (("/-/dashboards/activity", "since"), ("/-/dashboards/activity/span", "until")):
+        status, html = get(server, path, **{name: hostile})
+        assert status == 200 and "<img src=x" not in html  # the filter is not in the page as HTML...
+        assert "/-/static-plugins/datasette_dashboards/dashboards.js" in html
+    # ...and the script that renders the charts' values (table cells, headings, metrics) sets text
+    status, script = get(server, "/-/static-plugins/datasette_dashboards/dashboards.js")
+    assert status == 200 and "function renderTableChart" in script
+    assert "innerHTML" not in script and script.count(".textContent =") >= 3
+    # in a real browser the span chart's cell holds the value as text: no image element is made
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed (scripts/test installs it where it can)")
+    url = server + "/-/dashboards/activity/span?" + urllib.parse.urlencode({"until": hostile})
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([browser, *_chromium_args(profile), "--virtual-time-budget=5000", "--dump-dom",
+                              url], check=True, capture_output=True, timeout=90, text=True).stdout
+    assert "<td>&lt;img src=x onerror=alert(document.domain)&gt;</td>" in dom, dom[-2000:]
+    assert "<img src=" not in dom
