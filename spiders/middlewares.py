@@ -22,6 +22,7 @@ from twisted.internet.interfaces import IResolutionReceiver
 from zope.interface import implementer
 
 from spiders.faults import is_dns_failure
+from tracker.crawl.policy import parse_retry_after
 from tracker.store import open_db
 from tracker.store.fetches import load_hosts, save_hosts
 
@@ -161,11 +162,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
         retries = request.meta.get("retry_times", 0)
         delay = self.base * (2 ** retries)
         if response is not None:
-            retry_after = response.headers.get(b"Retry-After")
-            try:
-                delay = float(retry_after) if retry_after else delay
-            except ValueError:
-                pass  # an HTTP-date: keep our own back-off
+            retry_after = parse_retry_after(response.headers.get(b"Retry-After"))
+            delay = delay if retry_after is None else retry_after
         return min(max(delay, 0.0), self.cap)
 
     # Scrapy (2.13+) takes coroutine middleware methods; RetryMiddleware declares them plain.
