@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import query
+from tests.test_crawl import FAST
+from tests.test_run import runs, write_seed
 from tests.test_serve import (_chromium, _chromium_args, get, get_json, served_db,  # noqa: F401 - the real server
                               server)
 from tracker import store
@@ -176,3 +178,50 @@ def test_dashboard_charts_write_values_as_text_not_html(server: str) -> None:  #
                               url], check=True, capture_output=True, timeout=90, text=True).stdout
     assert "<td>&lt;img src=x onerror=alert(document.domain)&gt;</td>" in dom, dom[-2000:]
     assert "<img src=" not in dom
+
+
+@pytest.mark.parametrize("date", ["2024-02-30", "9999-99-99", "2024-13-01", "2024-01-01T25:61:61Z",
+                                  "9999-12-31T23:00:00-05:00"])
+def test_an_impossible_date_is_one_error_and_the_good_seed_beside_it_loads(
+        newssite: Any, tmp_path: Path, date: str) -> None:
+    newssite.reset()
+    newssite.set_crawl_delay(0)
+    seeds, db = tmp_path / "seeds", tmp_path / "t.db"
+    write_seed(seeds, "good.md", newssite, "/news/ok-1.html", [])
+    bad = seeds / "bad.md"
+    bad.write_text(f'---\ntitle: "bad date"\npublishedDateTime: {date}\n'
+                   f'webUrl: "https://news.example/bad.html"\n---\n', encoding="utf-8")
+    result = tracker(tmp_path, "run", str(seeds), "--db", str(db), *FAST)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    run = runs(db)[-1]
+    assert run["status"] == "completed" and run["errors"].count("\n") == 0, run
+    assert run["errors"].startswith(f"{bad}: publishedDateTime: not a date"), run["errors"]
+    assert [row[0] for row in query(db, "SELECT url FROM articles")] == [newssite.url_for("/news/ok-1.html")]
+    assert query(db, "SELECT status FROM articles") == [("fetched",)]
+
+
+def test_year_one_is_stored_with_four_digits(tmp_path: Path) -> None:
+    seeds, db = tmp_path / "seeds", tmp_path / "t.db"
+    seeds.mkdir()
+    (seeds / "old.md").write_text('---\ntitle: "old"\npublishedDateTime: 0001-01-01\n'
+                                  'webUrl: "https://news.example/old.html"\n---\n', encoding="utf-8")
+    result = tracker(tmp_path, "seeds", "load", str(seeds), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert query(db, "SELECT published FROM articles") == [("0001-01-01T00:00:00Z",)]
+
+
+def test_a_huge_sparse_seed_is_refused_by_its_size_unread(tmp_path: Path) -> None:
+    seeds, db = tmp_path / "seeds", tmp_path / "t.db"
+    seeds.mkdir()
+    huge = seeds / "huge.md"
+    with huge.open("wb") as handle:  # 20 GB that take no disk: reading it whole was a MemoryError
+        handle.write(b"---\ntitle: x\n")
+        handle.truncate(20 * 2**30)
+    (seeds / "good.md").write_text('---\ntitle: "good"\nwebUrl: "https://news.example/good.html"\n---\n',
+                                   encoding="utf-8")
+    result = tracker(tmp_path, "seeds", "load", str(seeds), "--db", str(db))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors == [f"Error: {huge}: larger than 2000000 bytes, not a seed"], result.stderr
+    assert query(db, "SELECT url FROM articles") == [("https://news.example/good.html",)]
