@@ -12,12 +12,13 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet.defer import Deferred
+from scrapy.utils.misc import build_from_crawler
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IResolutionReceiver
 from zope.interface import implementer
 
@@ -243,6 +244,47 @@ class WaitingRobotsTxtMiddleware(RobotsTxtMiddleware):
         await maybe_deferred_to_future(ended)
         parser = self._parsers.get(netloc)  # the parser now (None if robots.txt failed)
         return None if isinstance(parser, Deferred) else parser
+
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        """Parse the first ROBOTS_MAX_BYTES only, as Google does (RFC 9309 asks for at least
+        500 KiB): a longer file is cut at its last whole line within them."""
+        body = response.body
+        if len(body) > ROBOTS_MAX_BYTES:
+            cut = body.rfind(b"\n", 0, ROBOTS_MAX_BYTES)
+            body = body[:cut + 1 if cut >= 0 else ROBOTS_MAX_BYTES]
+            logger.warning("%s: robots.txt of %d bytes; only its first %d are read", response.url,
+                           len(response.body), len(body))
+            response = response.replace(body=body)
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        """A robots.txt that could not be read whole for its size (cut off at DOWNLOAD_MAXSIZE)
+        means "disallow all" for this run: fetching as if there were none would ignore it. Other
+        failures (DNS, refused, timeout) stay "no robots.txt": the page's own request meets the
+        same failure and is recorded as what it is."""
+        if not _cut_off(exc):
+            super()._robots_error(exc, netloc)
+            return
+        logger.warning("robots.txt of %s could not be read (%s): nothing on it is fetched", netloc, exc)
+        pending = self._parsers[netloc]
+        parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
+        self._parsers[netloc] = parser
+        if isinstance(pending, Deferred):
+            pending.callback(parser)
+
+
+# Google reads the first 500 KiB of a robots.txt; RFC 9309 asks crawlers for at least that.
+ROBOTS_MAX_BYTES = 500 * 1024
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+def _cut_off(exc: Exception) -> bool:
+    """Scrapy cancels a download that passes DOWNLOAD_MAXSIZE, and ignores a response that
+    decompresses past it, saying "max size" either way."""
+    text = str(exc).lower()
+    return (isinstance(exc, (CancelledError, DownloadCancelledError))
+            or "max size" in text or "maxsize" in text)
 
 
 def _relay(result: Any, ended: Deferred[None]) -> Any:

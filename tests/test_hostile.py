@@ -4,12 +4,15 @@ greedy SQL on the served database, pages that extraction cannot read."""
 from __future__ import annotations
 
 import os
+import threading
 import subprocess
 import sys
 import tempfile
 import urllib.parse
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -225,3 +228,59 @@ def test_a_huge_sparse_seed_is_refused_by_its_size_unread(tmp_path: Path) -> Non
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert errors == [f"Error: {huge}: larger than 2000000 bytes, not a seed"], result.stderr
     assert query(db, "SELECT url FROM articles") == [("https://news.example/good.html",)]
+
+
+PAGE = (b"<html><head><title>A page</title></head><body><article><h1>A page</h1>"
+        + b"<p>The regulator fined the company for tracking users without consent.</p>" * 40
+        + b"</article></body></html>")
+
+
+@contextmanager
+def site_with_robots(robots: bytes) -> Iterator[tuple[str, list[str]]]:
+    """A one-page site on 127.0.0.1 serving `robots` as its robots.txt; yields (base URL, paths hit)."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server name
+            hits.append(self.path)
+            body, kind = (robots, "text/plain") if self.path == "/robots.txt" else (PAGE, "text/html")
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass  # the crawler hung up on a body it would not read
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("robots, fetched", [
+    # over DOWNLOAD_MAXSIZE (10 MB): cut off, it cannot be read, so nothing is fetched
+    (b"User-agent: *\nDisallow: /\n" + b"# padding\n" * 1_100_000, False),
+    # 600 KiB: only the first 500 KiB count, and the Disallow comes after them
+    (b"User-agent: *\n" + b"# padding\n" * 56_000 + b"Disallow: /\n", True),
+    (b"User-agent: *\nDisallow: /\n" + b"# padding\n" * 56_000, False),
+])
+def test_robots_txt_is_read_to_500_kib_and_disallows_all_when_it_cannot_be_read(
+        tmp_path: Path, robots: bytes, fetched: bool) -> None:
+    db = tmp_path / "t.db"
+    with site_with_robots(robots) as (base, hits):
+        (tmp_path / "u.jsonl").write_text(f'{{"url": "{base}/news/a.html"}}\n', encoding="utf-8")
+        assert tracker(tmp_path, "import", str(tmp_path / "u.jsonl"), "--db", str(db)).returncode == 0
+        result = tracker(tmp_path, "crawl", "--db", str(db), *FAST)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ("/news/a.html" in hits) is fetched, hits
+    outcome = query(db, "SELECT outcome FROM fetches")
+    assert outcome == ([("ok",)] if fetched else [("robots",)])
