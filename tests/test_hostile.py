@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.conftest import query
-from tests.test_crawl import FAST
+from tests.test_crawl import FAST, import_urls
 from tests.test_run import runs, write_seed
 from tests.test_serve import (_chromium, _chromium_args, get, get_json, served_db,  # noqa: F401 - the real server
                               server)
@@ -25,6 +25,7 @@ from tracker import store
 from tracker.dates import now_iso
 from tracker.store import articles
 from tracker.extract.pool import ExtractorPool
+from tracker.job import run_lock
 from tracker.crawl.pages import PageResult, save_page
 from tracker.crawl.policy import RecrawlPolicy
 from tracker.urls import make_alias
@@ -284,3 +285,18 @@ def test_robots_txt_is_read_to_500_kib_and_disallows_all_when_it_cannot_be_read(
     assert ("/news/a.html" in hits) is fetched, hits
     outcome = query(db, "SELECT outcome FROM fetches")
     assert outcome == ([("ok",)] if fetched else [("robots",)])
+
+
+def test_crawl_takes_the_run_lock(newssite: Any, tmp_path: Path) -> None:
+    newssite.reset()
+    newssite.set_crawl_delay(0)
+    db = tmp_path / "t.db"
+    import_urls(tmp_path, db, newssite, ["/news/ok-1.html"])
+    with run_lock(db):  # a `tracker run` in progress
+        held = tracker(tmp_path, "crawl", "--db", str(db), *FAST)
+    assert held.returncode == 75  # EX_TEMPFAIL, as `tracker run` beside another run
+    assert f"Error: {db}: another run holds the lock since" in held.stderr and f"pid {os.getpid()}" in held.stderr
+    assert newssite.hits("/news/ok-1.html") == 0 and query(db, "SELECT COUNT(*) FROM fetches") == [(0,)]
+    free = tracker(tmp_path, "crawl", "--db", str(db), *FAST)
+    assert free.returncode == 0, free.stderr[-2000:]
+    assert query(db, "SELECT outcome FROM fetches") == [("ok",)]
