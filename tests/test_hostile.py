@@ -3,7 +3,9 @@ greedy SQL on the served database, pages that extraction cannot read."""
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import threading
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
+from xml.etree import ElementTree
 
 import pytest
 
@@ -300,3 +303,41 @@ def test_crawl_takes_the_run_lock(newssite: Any, tmp_path: Path) -> None:
     free = tracker(tmp_path, "crawl", "--db", str(db), *FAST)
     assert free.returncode == 0, free.stderr[-2000:]
     assert query(db, "SELECT outcome FROM fetches") == [("ok",)]
+
+
+def test_an_import_line_too_deep_or_too_long_is_one_error_and_the_rest_is_saved(tmp_path: Path) -> None:
+    lines = ['{"url": "https://news.example/1.html", "title": "one"}',
+             '{"url": "https://news.example/2.html", "title": "two", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+             '{"url": "https://news.example/3.html", "title": "three"}',
+             json.dumps({"url": "https://news.example/4.html", "text": "x" * 5_000_001}),
+             '{"url": "https://news.example/5.html", "title": "five"}']
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "t.db"
+    result = tracker(tmp_path, "import", str(tmp_path / "in.jsonl"), "--db", str(db))
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert "Traceback" not in result.stderr
+    assert any("in.jsonl:2: invalid JSON: RecursionError" in e for e in errors), result.stderr
+    assert any("in.jsonl:4: text: 5,000,001 characters" in e for e in errors), result.stderr
+    assert sorted(r[0] for r in query(db, "SELECT title FROM articles")) == ["five", "one", "three"]
+
+
+def test_control_characters_leave_seed_titles_and_the_feed_stays_well_formed(
+        server: str, served_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    seeds, db = tmp_path / "seeds", tmp_path / "t.db"
+    seeds.mkdir()
+    (seeds / "c.md").write_text('---\ntitle: "Fine\\e[2J\\a\\0 for tracking"\n'
+                                'webUrl: "https://news.example/c.html"\n---\n', encoding="utf-8")
+    assert tracker(tmp_path, "seeds", "load", str(seeds), "--db", str(db)).returncode == 0
+    assert query(db, "SELECT title FROM articles") == [("Fine[2J for tracking",)]
+    # a database written before this check: the feed leaves such characters out
+    conn = sqlite3.connect(served_db)
+    with conn:
+        conn.execute("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles, n_publishers, "
+                     "publishers) VALUES (99001, ?, '2099-01-01T00:00:00Z', '2099-01-01T00:00:00Z', 1, 1, "
+                     "'[\"Wired\"]')", ["Bell\x07 escape\x1b[31m nul\x00 story"])
+    conn.close()
+    status, xml = get(server, "/tracker/story_feed.atom")
+    assert status == 200, xml[:300]
+    feed = ElementTree.fromstring(xml)
+    titles = [e.findtext("{http://www.w3.org/2005/Atom}title") for e in feed.iter("{http://www.w3.org/2005/Atom}entry")]
+    assert titles[0] == "Bell escape[31m nul story"

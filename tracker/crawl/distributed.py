@@ -35,6 +35,7 @@ from typing import Any, Callable
 from tracker.crawl import defaults
 from tracker import store
 from tracker.store import articles, fetches
+from tracker.text import MAX_TEXT_CHARS
 from tracker.urls import make_alias
 from tracker import errors
 from tracker.dates import epoch_iso
@@ -130,7 +131,7 @@ def decode_result(text: str) -> Result:
     result_checks.check_envelope(data)
     try:
         result_checks.check_page(data["page"], frozenset(OUTCOME_STATUS))
-        result_checks.check_extraction(data.get("extraction"), defaults.TRACKER_EXTRACT_MAX_CHARS)
+        result_checks.check_extraction(data.get("extraction"), MAX_TEXT_CHARS)
         try:
             return _result_of(data)
         except (TypeError, ValueError, KeyError) as exc:

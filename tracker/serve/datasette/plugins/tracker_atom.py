@@ -19,6 +19,7 @@ from datasette.utils.asgi import Response
 from markupsafe import escape
 
 from tracker.serve.present import http_url, list_text
+from tracker.text import xml_safe
 
 ATOM = "http://www.w3.org/2005/Atom"
 # feed query -> the parameter that names what it follows (shown in the feed's title)
@@ -143,6 +144,6 @@ def _now() -> str:
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
     child = ET.SubElement(parent, f"{{{ATOM}}}{tag}")
-    child.text = text
+    child.text = xml_safe(text)  # a stored control character would make the feed not well-formed
     return child
 
