@@ -341,3 +341,16 @@ def test_control_characters_leave_seed_titles_and_the_feed_stays_well_formed(
     feed = ElementTree.fromstring(xml)
     titles = [e.findtext("{http://www.w3.org/2005/Atom}title") for e in feed.iter("{http://www.w3.org/2005/Atom}entry")]
     assert titles[0] == "Bell escape[31m nul story"
+
+
+def test_a_look_alike_host_is_named_in_both_forms_wherever_its_outlet_is_shown(tmp_path: Path) -> None:
+    seeds, db = tmp_path / "seeds", tmp_path / "t.db"
+    seeds.mkdir()
+    (seeds / "l.md").write_text('---\ntitle: "Apple fined"\nwebUrl: "https://www.аррӏе.com/fine.html"\n'
+                                'related:\n  - title: "Same"\n    webUrl: "https://news.example/same.html"\n---\n',
+                                encoding="utf-8")
+    assert tracker(tmp_path, "seeds", "load", str(seeds), "--db", str(db)).returncode == 0
+    label = "xn--80ak6aa92e.com (аррӏе.com)"
+    assert query(db, "SELECT publisher FROM articles WHERE url LIKE '%fine.html'") == [(label,)]
+    # the stored name is what the publishers view, story lists and the feed show
+    assert (label,) in query(db, "SELECT publisher FROM publishers")

@@ -236,6 +236,17 @@ def host_of(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def host_label(host: str) -> str:
+    """`xn--80ak6aa92e.com (аррӏе.com)` for an internationalised host, else the host: shown alone,
+    the Unicode form of a look-alike passes for the name it imitates ("аррӏе.com" is not apple.com)."""
+    try:
+        ascii_form = host.encode("idna").decode("ascii").lower()
+        shown = ascii_form.encode("ascii").decode("idna")
+    except UnicodeError:
+        return host
+    return ascii_form if shown == ascii_form else f"{ascii_form} ({shown})"
+
+
 def site_of(url: str) -> str:
     """The registered domain of a URL (bbc.co.uk for www.bbc.co.uk); the host for IPs and locals."""
     if unwrap_cdn_amp(url):
