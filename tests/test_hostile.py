@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
+import urllib.request
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -354,3 +355,13 @@ def test_a_look_alike_host_is_named_in_both_forms_wherever_its_outlet_is_shown(t
     assert query(db, "SELECT publisher FROM articles WHERE url LIKE '%fine.html'") == [(label,)]
     # the stored name is what the publishers view, story lists and the feed show
     assert (label,) in query(db, "SELECT publisher FROM publishers")
+
+
+def test_a_forged_host_header_does_not_become_the_feed_s_id_or_links(server: str) -> None:  # noqa: F811
+    request = urllib.request.Request(server + "/tracker/story_feed.atom?q=cameras",
+                                     headers={"Host": "evil.example"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        xml = response.read().decode("utf-8")
+    assert "evil.example" not in xml
+    feed = ElementTree.fromstring(xml)
+    assert feed.findtext("{http://www.w3.org/2005/Atom}id") == server + "/tracker/story_feed.atom?q=cameras"
