@@ -23,8 +23,8 @@ import pytest
 from tests.conftest import query
 from tests.test_crawl import FAST, import_urls
 from tests.test_run import runs, write_seed
-from tests.test_serve import (_chromium, _chromium_args, get, get_json, served_db,  # noqa: F401 - the real server
-                              server)
+from tests.test_serve import (_chromium, _chromium_args, get, get_bytes, get_json,  # noqa: F401 - the real server
+                              served_db, server)
 from tracker import store
 from tracker.dates import now_iso
 from tracker.store import articles
@@ -365,3 +365,9 @@ def test_a_forged_host_header_does_not_become_the_feed_s_id_or_links(server: str
     assert "evil.example" not in xml
     feed = ElementTree.fromstring(xml)
     assert feed.findtext("{http://www.w3.org/2005/Atom}id") == server + "/tracker/story_feed.atom?q=cameras"
+
+
+def test_an_encoded_empty_search_lists_every_row(server: str) -> None:  # noqa: F811
+    status, body = get_bytes(server, "/tracker/articles.json?%5Fsearch=OR&_size=1&_shape=objects")
+    assert status == 200, body[:300]
+    assert b"syntax error" not in body and len(json.loads(body)["rows"]) == 1
