@@ -371,3 +371,74 @@ def test_an_encoded_empty_search_lists_every_row(server: str) -> None:  # noqa: 
     status, body = get_bytes(server, "/tracker/articles.json?%5Fsearch=OR&_size=1&_shape=objects")
     assert status == 200, body[:300]
     assert b"syntax error" not in body and len(json.loads(body)["rows"]) == 1
+
+
+@contextmanager
+def small_file_system(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted on `folder` (root only): a disk that fills, or turns read-only."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_fails_the_write_with_its_own_error_and_keeps_what_was_saved(tmp_path: Path) -> None:
+    with small_file_system(tmp_path / "disk", "3m") as disk:
+        db = store.open_db(disk / "t.db")
+        # full-text indexed, with a small page cache: pages spill mid-transaction, and on a full
+        # disk SQLite then rolls the whole transaction back itself (as under articles_fts)
+        db.conn.execute("PRAGMA cache_size = 10")
+        db.conn.execute("CREATE VIRTUAL TABLE filler USING fts5(x)")
+        saved = 0
+        with pytest.raises(sqlite3.OperationalError) as failure:
+            for _ in range(1000):
+                with store.transaction(db):  # a batch, a savepoint per item (as the writer saves)
+                    for _ in range(5):
+                        with store.transaction(db):
+                            db.conn.execute("INSERT INTO filler VALUES (hex(randomblob(20000)))")
+                saved += 5
+        chain = [failure.value, failure.value.__context__]
+        assert "full" in str(failure.value) and not any("cannot rollback" in str(e) for e in chain if e)
+        assert not db.conn.in_transaction
+        assert db.conn.execute("SELECT COUNT(*) FROM filler").fetchone()[0] == saved > 0
+        db.conn.close()
+
+
+def test_a_full_disk_leaves_the_warc_ending_on_a_whole_record(tmp_path: Path) -> None:
+    from tracker.crawl.warc import WarcArchive, iter_warc_pages
+
+    with small_file_system(tmp_path / "disk", "300k") as disk:
+        archive = WarcArchive(disk, max_bytes=10_000_000)
+        written = 0
+        with pytest.raises(OSError):
+            for n in range(100):
+                page = PageResult(url=f"https://news.example/{n}.html", requested_at=now_iso(), status=200,
+                                  headers={"content-type": "text/html"}, body=os.urandom(40_000))
+                archive.write(page, {})
+                written += 1
+        archive.close()
+        files = list(disk.glob("*.warc.gz"))
+        assert len(files) == 1 and written > 0
+        pages = list(iter_warc_pages(files[0]))  # every record whole: the file reads to its end
+        assert [p.url for p in pages] == [f"https://news.example/{n}.html" for n in range(written)]
+
+
+def test_a_read_only_database_is_one_line_for_tracker_run(tmp_path: Path) -> None:
+    with small_file_system(tmp_path / "disk", "4m") as disk:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "a.md").write_text('---\ntitle: "a"\nwebUrl: "https://news.example/a.html"\n---\n',
+                                    encoding="utf-8")
+        assert tracker(tmp_path, "seeds", "load", str(seeds), "--db", str(disk / "t.db")).returncode == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        result = tracker(tmp_path, "run", str(seeds), "--db", str(disk / "t.db"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and str(disk / "t.db") in errors[0] and "Read-only file system" in errors[0]

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from tracker import store
 from tracker.dates import now_iso
 from tracker.store import run_records
 from tracker.store import stories as stored_stories
-from tracker.errors import LockHeldError, TaxonomyError, one_line
+from tracker.errors import LockHeldError, TaxonomyError, TrackerError, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +66,17 @@ def run_lock(db_path: Path) -> Iterator[str | None]:
     """Hold the database's run lock; yields a note if a dead run's lock was taken over.
     Raises LockHeldError naming the holder if a live run has it."""
     path = lock_path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The database file (created empty if new: SQLite takes an empty file as a new database).
-    database = os.open(path.with_name(path.name[:-len(".lock")]), os.O_RDWR | os.O_CREAT, 0o644)
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The database file (created empty if new: SQLite takes an empty file as a new database).
+        database = os.open(path.with_name(path.name[:-len(".lock")]), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a read-only file system or file: one line, as every command gives
+        raise TrackerError(f"{db_path}: cannot open for writing: {exc.strerror or exc}") from exc
+    try:
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as exc:
+        os.close(database)
+        raise TrackerError(f"{path}: cannot open for writing: {exc.strerror or exc}") from exc
     try:
         try:
             fcntl.flock(database, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -158,8 +166,10 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
             db.close()
             raise
         except BaseException as exc:
-            finish_run(db, summary, "failed", [f"{type(exc).__name__}: {exc}"])
+            _record_failure(db, summary, exc)
             db.close()
+            if isinstance(exc, (OSError, sqlite3.Error)):  # a full disk, an I/O error: one line
+                raise TrackerError(f"{db_path}: run failed: {exc}") from exc
             raise
         if summary.tag_error:
             finish_run(db, summary, "failed", [*summary.seed_errors, f"tag: {summary.tag_error}"])
@@ -168,6 +178,14 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
         finish_run(db, summary, "completed", summary.seed_errors)
         db.close()
     return summary
+
+
+def _record_failure(db: store.Database, summary: RunSummary, exc: BaseException) -> None:
+    """Mark the run failed, if the database still takes the write (a full disk may refuse it)."""
+    try:
+        finish_run(db, summary, "failed", [f"{type(exc).__name__}: {exc}"])
+    except (OSError, sqlite3.Error) as again:
+        logger.error("run %s could not be marked failed: %s", summary.run_id, again)
 
 
 def _with_deadline(overrides: dict[str, str], started: float) -> dict[str, str]:
