@@ -537,3 +537,27 @@ def test_poison_and_forged_results_are_set_aside_and_every_good_one_is_saved(
     # nothing is left pending: a restarted writer finds no poison to choke on
     assert queue.counts().results == 0 and queue.counts().queued == 0
     assert ingest_results(db, queue, RecrawlPolicy(), IngestOptions()).results == 0
+
+
+def test_a_writer_whose_redis_password_changed_stops_with_one_line(
+        redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
+    db_path = tmp_path / "tracker.db"
+    open_db(db_path).close()
+    queue = open_queue(redis_server.url)
+    writer = subprocess.Popen([sys.executable, "-m", "tracker", "ingest", "--follow", "--redis", redis_server.url,
+                               "--db", str(db_path)], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(queue.client.client_list()) > 1, what="the writer to connect")
+        time.sleep(1.5)  # it waits for results now (reads block for 1 s at a time)
+        # a new password, and the writer's connection dropped (as by a Redis restart): it reconnects
+        queue.client.config_set("requirepass", "changed-password")
+        queue.client.client_kill_filter(_type="normal", skipme=True)
+        _, err = writer.communicate(timeout=60)  # it waited for ever
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    assert writer.returncode == 1 and "Traceback" not in err, err[-2000:]
+    errors = [line for line in err.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "check the user and password" in errors[0], err[-2000:]

@@ -75,7 +75,8 @@ def normalize_url(raw: str) -> str:
     url = courlan.normalize_url(url, strict=False, trailing_slash=True)
     parts = urlsplit(url)
     query = _drop_tracking(parts.query)
-    netloc = _drop_default_port(parts.scheme, parts.netloc.lower())
+    # user:password@ is never kept: a stored URL is shown and exported, and never logs in
+    netloc = _drop_default_port(parts.scheme, parts.netloc.rpartition("@")[2].lower())
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
 
 

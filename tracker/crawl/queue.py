@@ -214,6 +214,10 @@ class RedisQueue:
                 if not self._groups_ready:
                     self._ensure_groups()
                 result = call()
+            except (rx.AuthenticationError, rx.NoPermissionError) as exc:
+                # a ConnectionError to redis-py, but no wait mends a changed password: say so
+                raise ConfigError(f"Redis at {self.url} refused {what}: {exc} "
+                                  "(check the user and password in the URL)") from exc
             except TRANSIENT as exc:
                 now = time.monotonic()
                 if down_since is None:
