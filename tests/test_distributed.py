@@ -497,7 +497,7 @@ def test_poison_and_forged_results_are_set_aside_and_every_good_one_is_saved(
                           body=b"x" * 100, headers={"content-type": "text/html"},
                           warc_file="worker-1:tracker-00001.warc.gz")
         extraction = Extraction(url=page.url, text=f"Text of {page.url}, long enough.", text_source="test",
-                                title=f"Story {of}")
+                                title=f"Story {of}", image="/img/relative.png")  # as pages have
         final = changes.pop("final", True)
         data = json.loads(encode_result(page, extraction, job, 0, final, "test-worker"))
         for name, value in changes.items():

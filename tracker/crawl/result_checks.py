@@ -15,7 +15,7 @@ from typing import Any
 
 from tracker.dates import parse_iso
 from tracker.errors import TrackerError, UrlError
-from tracker.urls import make_alias
+from tracker.urls import MAX_URL_LENGTH, make_alias
 
 # A WARC file a worker wrote: "<worker host>:<file name>", no folder, no "..".
 _WARC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}:[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.warc(\.gz)?$")
@@ -67,12 +67,12 @@ def check_page(page: dict[str, Any], outcomes: frozenset[str]) -> None:
     """Every page field has the shape the fetches table holds."""
     _http_url(page.get("url"), "page.url")
     if page.get("final_url") is not None:
-        _http_url(page["final_url"], "page.final_url")
+        _http_scheme(page["final_url"], "page.final_url")
     redirects = page.get("redirects") or []
     if not isinstance(redirects, list) or len(redirects) > MAX_REDIRECTS:
         raise BadResult(f"page.redirects: expected a list of at most {MAX_REDIRECTS} URLs")
     for n, url in enumerate(redirects):
-        _http_url(url, f"page.redirects[{n}]")
+        _http_scheme(url, f"page.redirects[{n}]")
     if not isinstance(page.get("requested_at"), str) or parse_iso(page["requested_at"]) is None:
         raise BadResult(f"page.requested_at: expected an ISO time, got {_show(page.get('requested_at'))}")
     if page.get("outcome") not in outcomes:
@@ -97,10 +97,8 @@ def check_extraction(extraction: Any, max_text_chars: int) -> None:
     if len(extraction["text"]) > max_text_chars:
         raise BadResult(f"extraction.text: {len(extraction['text']):,} characters, over the "
                         f"{max_text_chars:,} a page may give")
+    # its URLs (canonical, image) are read by save_page as in a local crawl, which drops bad ones
     _texts(extraction, tuple(extraction), "extraction")
-    for name in ("url", "canonical_url", "image"):
-        if extraction.get(name):
-            _http_url(extraction[name], f"extraction.{name}")
 
 
 def _http_url(value: Any, name: str) -> None:
@@ -110,6 +108,13 @@ def _http_url(value: Any, name: str) -> None:
         make_alias(value)
     except UrlError as exc:
         raise BadResult(f"{name}: {exc}") from None
+
+
+def _http_scheme(value: Any, name: str) -> None:
+    """A URL a response came from: http(s), of a length a URL may have, no control characters."""
+    if not (isinstance(value, str) and len(value) <= MAX_URL_LENGTH and value.isprintable()
+            and value.lower().startswith(("http://", "https://"))):
+        raise BadResult(f"{name}: {_show(value)} is not an http(s) URL")
 
 
 def _seconds(value: Any, name: str) -> None:
