@@ -11,6 +11,8 @@ from scrapy.crawler import Crawler
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
 
+from tracker.crawl.policy import finite_seconds
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,8 +34,8 @@ class CrawlDelayThrottle(AutoThrottle):
         return cls(crawler)
 
     def _robots_parsed(self, robotparser: Any, request: Request) -> None:
-        delay = robotparser.crawl_delay(self.user_agent)
-        if not delay:
+        delay = finite_seconds(robotparser.crawl_delay(self.user_agent))
+        if not delay:  # none, 0, or not a usable number ("nan", "inf")
             return
         if delay > self.max_crawl_delay:
             logger.warning("%s asks for Crawl-delay %s s; capped at %s s", request.url, delay,

@@ -44,6 +44,7 @@ from tracker.crawl.distributed import consumer_name, decode_job, encode_result, 
 from tracker.extract.pool import ExtractorPool
 from tracker.crawl.pages import PageResult
 from tracker.crawl.queue import HostPolicy, Lease, QueueClosed, RedisQueue
+from tracker.crawl.policy import finite_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -348,10 +349,10 @@ class SharedHostSlotMiddleware:
                           self.crawl_delays.get(slot[0], 0.0))
 
     def _robots_parsed(self, robotparser: Any, request: Request) -> None:
-        delay = robotparser.crawl_delay(self.user_agent)
-        if not delay:
+        delay = finite_seconds(robotparser.crawl_delay(self.user_agent))
+        if not delay:  # none, 0, or not a usable number ("nan", "inf")
             return
-        delay = min(float(delay), self.max_crawl_delay)
+        delay = min(delay, self.max_crawl_delay)
         host = urlparse_cached(request).hostname or ""
         self.crawl_delays[host] = delay
         worker = self._worker()

@@ -472,3 +472,92 @@ def test_the_writer_forgets_result_keys_after_thirty_days(tmp_path: Path) -> Non
     assert not fetches.is_ingested(db, "job-a:0") and fetches.is_ingested(db, "job-b:0")
     assert forget_old_results(db, now + INGESTED_KEEP_SECONDS + 60) == 1
     assert query(tmp_path / "tracker.db", "SELECT COUNT(*) FROM ingested") == [(0,)]
+
+
+def test_poison_and_forged_results_are_set_aside_and_every_good_one_is_saved(
+        redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
+    """Results that overflow, nest too deep, answer no job, name another article or carry
+    hostile fields go to the dead-letter stream with their reason; the writer saves the rest."""
+    from tracker.store import transaction
+    from tracker.store.articles import resolve_article
+    from tracker.urls import make_alias
+
+    db = open_db(tmp_path / "tracker.db")
+    with transaction(db):
+        for i in range(3):
+            alias = make_alias(f"https://news.example/story-{i}.html")
+            resolve_article(db, [alias], alias.url, {}, "import")
+    queue = open_queue(redis_server.url)
+    assert enqueue_due(db, queue).added == 3
+    jobs = {lease.job["article_id"]: lease.job for lease in queue.lease("test-worker", 10)}
+
+    def result(of: int, **changes: Any) -> dict[str, Any]:
+        job = jobs[of]
+        page = PageResult(url=job["urls"][0], requested_at="2025-01-01T00:00:00Z", status=200,
+                          body=b"x" * 100, headers={"content-type": "text/html"},
+                          warc_file="worker-1:tracker-00001.warc.gz")
+        extraction = Extraction(url=page.url, text=f"Text of {page.url}, long enough.", text_source="test",
+                                title=f"Story {of}", image="/img/relative.png")  # as pages have
+        final = changes.pop("final", True)
+        data = json.loads(encode_result(page, extraction, job, 0, final, "test-worker"))
+        for name, value in changes.items():
+            if name.startswith("page_"):
+                data["page"][name[5:]] = value
+            else:
+                data[name] = value
+        return data
+
+    one, two, three = sorted(jobs)
+    # not final (a worker's first tries): the good results after them still answer open jobs
+    poison = [json.dumps(result(one, article_id=1e999)), json.dumps(result(one, attempt=1e999)),
+              '{"v": 1, "page": ' + "[" * 100_000 + "]" * 100_000 + "}",
+              json.dumps(result(one, article_id=999, token="forged-token", final=False)),
+              json.dumps(result(one, article_id=two, final=False)),  # one's token, another's id
+              json.dumps(result(one, page_url=jobs[two]["urls"][0], final=False)),  # another's URL
+              json.dumps(result(one, page_warc_file="host:../../../../../etc/passwd", final=False)),
+              json.dumps(result(one, page_final_url="javascript:alert(1)", final=False)),
+              json.dumps(result(one, page_requested_at="garbage", final=False)),
+              json.dumps(result(one, page_status=float("inf"), final=False))]
+    good = [json.dumps(result(n)) for n in (one, two, three)]
+    for text in [*poison, *good]:
+        queue.client.xadd(queue.keys["results"], {"result": text})
+    summary = ingest_results(db, queue, RecrawlPolicy(), IngestOptions(batch=4))
+    assert (summary.saved, summary.dead) == (3, len(poison))
+    reasons = [fields["reason"] for _, fields in queue.client.xrange(queue.keys["dead"])]
+    assert len(reasons) == len(poison)
+    for expected in ("article_id:", "attempt:", "not JSON: RecursionError", "no job of this article",
+                     "not the token of the job", "not one of this article's URLs", "page.warc_file:",
+                     "page.final_url:", "page.requested_at:", "page.status:"):
+        assert sum(expected in reason for reason in reasons) == 1, (expected, reasons)
+    # nothing merged, nothing hostile stored, every good result saved once
+    assert query(tmp_path / "tracker.db", "SELECT COUNT(*), COUNT(DISTINCT id) FROM articles") == [(3, 3)]
+    assert query(tmp_path / "tracker.db", "SELECT DISTINCT warc_file, status, requested_at FROM fetches") == [
+        ("worker-1:tracker-00001.warc.gz", 200, "2025-01-01T00:00:00Z")]
+    assert query(tmp_path / "tracker.db", "SELECT COUNT(*) FROM articles WHERE status = 'fetched'") == [(3,)]
+    # nothing is left pending: a restarted writer finds no poison to choke on
+    assert queue.counts().results == 0 and queue.counts().queued == 0
+    assert ingest_results(db, queue, RecrawlPolicy(), IngestOptions()).results == 0
+
+
+def test_a_writer_whose_redis_password_changed_stops_with_one_line(
+        redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
+    db_path = tmp_path / "tracker.db"
+    open_db(db_path).close()
+    queue = open_queue(redis_server.url)
+    writer = subprocess.Popen([sys.executable, "-m", "tracker", "ingest", "--follow", "--redis", redis_server.url,
+                               "--db", str(db_path)], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(queue.client.client_list()) > 1, what="the writer to connect")
+        time.sleep(1.5)  # it waits for results now (reads block for 1 s at a time)
+        # a new password, and the writer's connection dropped (as by a Redis restart): it reconnects
+        queue.client.config_set("requirepass", "changed-password")
+        queue.client.client_kill_filter(_type="normal", skipme=True)
+        _, err = writer.communicate(timeout=60)  # it waited for ever
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    assert writer.returncode == 1 and "Traceback" not in err, err[-2000:]
+    errors = [line for line in err.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "check the user and password" in errors[0], err[-2000:]

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from tests.conftest import query
 from tests.test_crawl import FAST, import_urls, tracker
 from tests.test_run import runs, write_seed
+from tracker.crawl.policy import parse_retry_after
 
 OUTAGE = ["-s", "TWISTED_DNS_RESOLVER=spiders.resolver.OutageResolver"]
 
@@ -245,3 +247,35 @@ def test_elapsed_ms_is_the_whole_attempt_with_timeouts_and_retries(newssite: Any
     assert rows[0][3] is not None and rows[0][3] >= 2400, rows
     ok = fetch_rows(db, "%/news/ok-1.html")
     assert ok[0][1] == "ok" and 0 < ok[0][3] < 2400
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("5", 5.0), (" 120 ", 120.0), (b"7", 7.0), ("nan", None), ("NaN", None), ("inf", None),
+    ("-5", None), ("1e999", None), ("1.5", None), ("garbage", None), ("", None), (None, None),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0), ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0)])
+def test_retry_after_is_digits_or_an_http_date(value: Any, seconds: float | None) -> None:
+    now = datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc)
+    assert parse_retry_after(value, now) == seconds
+
+
+def test_retry_after_nan_neither_stalls_the_crawl_nor_loses_the_attempt(newssite: Any, tmp_path: Path) -> None:
+    newssite.reset()
+    newssite.set_crawl_delay(0)
+    db = tmp_path / "t.db"
+    import_urls(tmp_path, db, newssite, ["/flaky/429.html?fail=100&retry_after=nan",
+                                         "/flaky/429.html?fail=100&retry_after=1e999",
+                                         "/slow/page.html?delay=6", "/news/ok-1.html"])
+    started = time.monotonic()
+    result = tracker(tmp_path, "crawl", "--db", str(db), *FAST, "-s", "DOWNLOAD_TIMEOUT=1",
+                     "-s", "RETRY_TIMES=1", "--max-runtime", "60s")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert time.monotonic() - started < 60  # the run ends on time (it hung for 15 minutes)
+    assert "cannot convert float NaN" not in result.stderr
+    rows = query(db, "SELECT url, status, last_error, next_fetch_at FROM articles ORDER BY url")
+    by_path = {row[0].split("/", 3)[3]: row for row in rows}
+    for path in ("flaky/429.html?fail=100&retry_after=nan", "flaky/429.html?fail=100&retry_after=1e999"):
+        status, error, next_at = by_path[path][1:]
+        assert status == "failed" and "429" in error, by_path[path]  # the attempt is saved
+        assert next_at is not None and next_at.startswith("20")  # our own back-off: an hour on
+    assert by_path["slow/page.html?delay=6"][1] == "failed"  # its timeout fired
+    assert by_path["news/ok-1.html"][1] == "fetched"

@@ -189,3 +189,10 @@ def test_bad_urls_raise_url_error(raw: str, reason: str) -> None:
 def test_non_strings_raise_url_error(value: object) -> None:
     with pytest.raises(UrlError):
         normalize_url(value)  # type: ignore[arg-type]
+
+
+def test_user_and_password_never_stay_in_a_stored_url() -> None:
+    from tracker.urls import make_alias
+
+    assert make_alias("https://user:secret@News.example/a.html?id=1").url == "https://news.example/a.html?id=1"
+    assert make_alias("http://user@news.example:8080/a").url == "http://news.example:8080/a"

@@ -274,8 +274,9 @@ def crawl_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @db_option
 def crawl(flags: Any, replay: bool, redis_url: str | None, warc_files: tuple[str, ...], db_path: Path) -> None:
     """Fetch, archive and extract every due article (or, with --replay, re-run WARC files;
-    with --redis, work for a distributed crawl: WARC files go beside --db, which is not opened)."""
-    from tracker.crawl.runner import RunInterrupted, crawl_settings, replay_warcs, run_crawl
+    with --redis, work for a distributed crawl: WARC files go beside --db, which is not opened).
+    Holds the database's run lock, as `tracker run` does."""
+    from tracker.crawl.runner import crawl_settings
 
     if replay != bool(warc_files):
         raise click.UsageError("WARC files go with --replay, and --replay needs WARC files")
@@ -285,7 +286,16 @@ def crawl(flags: Any, replay: bool, redis_url: str | None, warc_files: tuple[str
                                    "--redis worker (the first two go with `tracker enqueue`)")
         _work(redis_url, crawl_settings(db_path, flags.overrides()))
         return
-    if replay:
+    from tracker.job import run_lock
+
+    with run_lock(db_path):  # one lock for all that crawls: beside `tracker run`, hosts got double gaps
+        _crawl_here(flags, warc_files, db_path)
+
+
+def _crawl_here(flags: Any, warc_files: tuple[str, ...], db_path: Path) -> None:
+    from tracker.crawl.runner import RunInterrupted, crawl_settings, replay_warcs, run_crawl
+
+    if warc_files:
         _crawl_report(replay_warcs(_open(db_path), warc_files, create=False))
         return
     from tracker.progress import progress_bar

@@ -27,12 +27,15 @@ def to_utc_iso(value: object) -> str | None:
 def _parse_string(text: str) -> str:
     try:
         parsed = date_parser.isoparse(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         try:
             parsed = date_parser.parse(text)
         except (ValueError, OverflowError) as exc:
             raise BadDate(f"not a date: {text!r}") from exc
-    return format_iso(parsed)
+    try:
+        return format_iso(parsed)
+    except (ValueError, OverflowError) as exc:  # 9999-12-31T23:00-05:00 is past year 9999 in UTC
+        raise BadDate(f"not a date in UTC's years 1 to 9999: {text!r}") from exc
 
 
 # The one time format stored (UTC, to the second): every module formats through this one.
@@ -43,7 +46,9 @@ def format_iso(moment: datetime) -> str:
     """A datetime as the stored format, e.g. "2020-12-07T06:11:00Z" (naive means UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime(ISO_FORMAT)
+    utc = moment.astimezone(timezone.utc)
+    # strftime's %Y does not pad years below 1000 on glibc ("1-01-01"): the year is written here
+    return f"{utc.year:04d}" + utc.strftime(ISO_FORMAT[2:])
 
 
 def now_iso() -> str:

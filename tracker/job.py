@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,10 +23,10 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from tracker import store
-from tracker.dates import now_iso
+from tracker.dates import epoch_iso, now_iso
 from tracker.store import run_records
 from tracker.store import stories as stored_stories
-from tracker.errors import LockHeldError, TaxonomyError, one_line
+from tracker.errors import LockHeldError, TaxonomyError, TrackerError, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -67,23 +68,68 @@ def run_lock(db_path: Path) -> Iterator[str | None]:
     """Hold the database's run lock; yields a note if a dead run's lock was taken over.
     Raises LockHeldError naming the holder if a live run has it."""
     path = lock_path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The database file (created empty if new: SQLite takes an empty file as a new database).
-    database = os.open(path.with_name(path.name[:-len(".lock")]), os.O_RDWR | os.O_CREAT, 0o644)
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The database file (created empty if new: SQLite takes an empty file as a new database).
+        database = os.open(path.with_name(path.name[:-len(".lock")]), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a read-only file system or file: one line, as every command gives
+        raise TrackerError(f"{db_path}: cannot open for writing: {exc.strerror or exc}") from exc
     try:
         try:
             fcntl.flock(database, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockHeldError(_held_message(db_path, _read_holder(handle))) from None
-        previous = _read_holder(handle)
-        _write_holder(handle)
-        yield _stale_note(previous)
-        handle.seek(0)
-        handle.truncate()  # a clean end leaves no holder behind; a killed run leaves its pid
+        except BlockingIOError:  # refused: nothing is written, no file is left
+            raise LockHeldError(_held_message(db_path, _holder(path, database))) from None
+        try:
+            handle = path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise TrackerError(f"{path}: cannot open for writing: {exc.strerror or exc}") from exc
+        with handle:
+            previous = _read_holder(handle)
+            _write_holder(handle)
+            yield _stale_note(previous)
+        path.unlink(missing_ok=True)  # a clean end leaves no file; a killed run leaves its pid
     finally:
-        handle.close()
         os.close(database)  # releases the flock (by then this process's SQLite work is done)
+
+
+def _holder(path: Path, database: int) -> dict[str, Any]:
+    """Who holds the lock: its information file, else (the file is another name's, as through a
+    hard link) the kernel's record of the flock in /proc/locks."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            holder = _read_holder(handle)
+    except OSError:
+        holder = {}
+    if holder.get("pid"):
+        return holder
+    pid = _flock_pid(os.fstat(database))
+    if pid is None:
+        return holder
+    return {"pid": pid, "host": socket.gethostname(), "since": _started(pid)}
+
+
+def _flock_pid(stat: os.stat_result) -> int | None:
+    """The pid holding a flock on the file of `stat` (Linux /proc/locks), or None."""
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    try:
+        lines = Path("/proc/locks").read_text(encoding="ascii").splitlines()
+    except OSError:
+        return None
+    for fields in (line.split() for line in lines):
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device:
+            return int(fields[4])
+    return None
+
+
+def _started(pid: int) -> str:
+    """When process `pid` started (from /proc), or "?"."""
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return "?"
+    return epoch_iso(boot + ticks / os.sysconf("SC_CLK_TCK"))
 
 
 def _read_holder(handle: IO[str]) -> dict[str, Any]:
@@ -162,8 +208,10 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
             db.close()
             raise
         except BaseException as exc:
-            finish_run(db, summary, "failed", [f"{type(exc).__name__}: {exc}"])
+            _record_failure(db, summary, exc)
             db.close()
+            if isinstance(exc, (OSError, sqlite3.Error)):  # a full disk, an I/O error: one line
+                raise TrackerError(f"{db_path}: run failed: {exc}") from exc
             raise
         if summary.tag_error:
             finish_run(db, summary, "failed", [*summary.seed_errors, f"tag: {summary.tag_error}"])
@@ -172,6 +220,14 @@ def run_job(db_path: Path, seed_paths: Sequence[str | os.PathLike[str]], crawl_o
         finish_run(db, summary, "completed", summary.seed_errors)
         db.close()
     return summary
+
+
+def _record_failure(db: store.Database, summary: RunSummary, exc: BaseException) -> None:
+    """Mark the run failed, if the database still takes the write (a full disk may refuse it)."""
+    try:
+        finish_run(db, summary, "failed", [f"{type(exc).__name__}: {exc}"])
+    except (OSError, sqlite3.Error) as again:
+        logger.error("run %s could not be marked failed: %s", summary.run_id, again)
 
 
 def _with_deadline(overrides: dict[str, str], started: float) -> dict[str, str]:

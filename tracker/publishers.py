@@ -13,6 +13,8 @@ import csv
 import functools
 from pathlib import Path
 
+from tracker.urls import host_label
+
 OUTLETS_FILE = Path(__file__).resolve().parent / "outlets.csv"
 
 
@@ -39,6 +41,7 @@ def known_outlet(domain: str | None) -> str | None:
 
 
 def outlet_name(domain: str | None, given: str | None = None) -> str | None:
-    """The table's name for a host, else `given`, else the host (without `www.`)."""
+    """The table's name for a host, else `given`, else the host (without `www.`; an
+    internationalised one in both forms, see `host_label`: every page shows the stored name)."""
     host = domain.strip().lower().removeprefix("www.") if domain else None
-    return known_outlet(host) or given or host or None
+    return known_outlet(host) or given or (host_label(host) if host else None)

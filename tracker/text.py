@@ -18,6 +18,21 @@ _MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u01
                             "\u2026\u2030\u2039\u203a\u20ac\u2122]")
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab, newline and return; lone surrogates; U+FFFE,
+# U+FFFF), with DEL and the C1 controls: an ESC, BEL or NUL in a seed's title made the Atom feed not
+# well-formed XML, and such bytes are terminal escapes in a log line. Crawled text never keeps them.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# The longest article text kept: the extractor reads at most 5,000,000 characters of a page, and the
+# served database refuses values over 50 MB (tracker/serve/datasette/plugins/tracker_limits.py); an
+# import or a worker's result with more is refused with its line or result named.
+MAX_TEXT_CHARS = 5_000_000
+
+
+def xml_safe(value: str) -> str:
+    """`value` without the control characters XML 1.0 (and a terminal) cannot take as text."""
+    return _CONTROLS.sub("", value)
+
+
 def _fix(value: str) -> str:
     if value.isascii() or not _MOJIBAKE_HINT.search(value):
         return value
@@ -28,7 +43,7 @@ def clean_text(value: str | None) -> str | None:
     """Fix mojibake and odd whitespace in a short text field (title, excerpt, name); None stays None."""
     if value is None:
         return None
-    fixed = _SPACE.sub(" ", _fix(value)).strip()
+    fixed = _SPACE.sub(" ", xml_safe(_fix(value))).strip()
     return fixed or None
 
 
@@ -36,5 +51,5 @@ def clean_body(value: str | None) -> str | None:
     """Fix mojibake in a long text, keeping its line breaks."""
     if value is None:
         return None
-    fixed = _fix(value).strip()
+    fixed = xml_safe(_fix(value)).strip()
     return fixed or None

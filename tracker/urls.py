@@ -75,7 +75,8 @@ def normalize_url(raw: str) -> str:
     url = courlan.normalize_url(url, strict=False, trailing_slash=True)
     parts = urlsplit(url)
     query = _drop_tracking(parts.query)
-    netloc = _drop_default_port(parts.scheme, parts.netloc.lower())
+    # user:password@ is never kept: a stored URL is shown and exported, and never logs in
+    netloc = _drop_default_port(parts.scheme, parts.netloc.rpartition("@")[2].lower())
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
 
 
@@ -234,6 +235,17 @@ def host_of(url: str) -> str:
     """Lower-case host of a URL, without `www.`."""
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
+
+
+def host_label(host: str) -> str:
+    """`xn--80ak6aa92e.com (аррӏе.com)` for an internationalised host, else the host: shown alone,
+    the Unicode form of a look-alike passes for the name it imitates ("аррӏе.com" is not apple.com)."""
+    try:
+        ascii_form = host.encode("idna").decode("ascii").lower()
+        shown = ascii_form.encode("ascii").decode("idna")
+    except UnicodeError:
+        return host
+    return ascii_form if shown == ascii_form else f"{ascii_form} ({shown})"
 
 
 def site_of(url: str) -> str:

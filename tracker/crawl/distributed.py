@@ -19,6 +19,7 @@ Redis only after that commit. A job fetched twice (its worker killed after sendi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -33,12 +34,16 @@ from typing import Any, Callable
 
 from tracker.crawl import defaults
 from tracker import store
-from tracker.store import fetches
+from tracker.store import articles, fetches
+from tracker.text import MAX_TEXT_CHARS
+from tracker.urls import make_alias
 from tracker import errors
 from tracker.dates import epoch_iso
 from tracker.crawl.runner import (CrawlJob, CrawlSummary, _tally, crawl_jobs, deadline_of, due_article_ids,
                            spider_command, spider_env)
-from tracker.crawl.pages import PageResult, save_page
+from tracker.crawl import result_checks
+from tracker.crawl.pages import OUTCOME_STATUS, PageResult, save_page
+from tracker.crawl.result_checks import BadResult
 from tracker.crawl.policy import RecrawlPolicy
 from tracker.crawl.queue import RedisQueue
 
@@ -114,11 +119,31 @@ class Result:
 
 
 def decode_result(text: str) -> Result:
-    """The attempt a worker sent; raises ValueError/KeyError/TypeError on a malformed one."""
-    data = json.loads(text)
-    if data.get("v") != WIRE_VERSION:
-        raise ValueError(f"wire version {data.get('v')!r}, expected {WIRE_VERSION}")
-    page = PageResult(**data["page"], article_id=int(data["article_id"]), run_id=data.get("run_id"))
+    """The attempt a worker sent, its fields checked (tracker/crawl/result_checks.py); raises
+    BadResult naming the field on anything else, never another exception: one poison result
+    (1e999, nested 100,000 deep) once stopped the writer on every restart."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise BadResult(f"not JSON: {type(exc).__name__}") from None
+    if not isinstance(data, dict) or data.get("v") != WIRE_VERSION:
+        raise BadResult(f"not a result of wire version {WIRE_VERSION}")
+    result_checks.check_envelope(data)
+    try:
+        result_checks.check_page(data["page"], frozenset(OUTCOME_STATUS))
+        result_checks.check_extraction(data.get("extraction"), MAX_TEXT_CHARS)
+        try:
+            return _result_of(data)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise BadResult(f"not a result: {type(exc).__name__}: {exc}") from None
+    except BadResult as exc:
+        if data["final"]:  # its job is over: the queued mark goes if the token is the job's
+            exc.finished = (data["article_id"], data["token"])
+        raise
+
+
+def _result_of(data: dict[str, Any]) -> Result:
+    page = PageResult(**data["page"], article_id=data["article_id"], run_id=data.get("run_id"))
     extraction: Any = None
     if data.get("extraction"):
         from tracker.extract.page import Extraction  # trafilatura loads only where results are read
@@ -126,8 +151,8 @@ def decode_result(text: str) -> Result:
         extraction = Extraction(**data["extraction"])
     elif data.get("extraction_error"):
         error = data["extraction_error"]
-        extraction = _error_classes().get(error["class"], errors.ExtractionError)(error["message"])
-    return Result(page, extraction, str(data["token"]), int(data["attempt"]), bool(data["final"]))
+        extraction = _error_classes().get(str(error["class"]), errors.ExtractionError)(str(error["message"]))
+    return Result(page, extraction, data["token"], data["attempt"], data["final"])
 
 
 # --- enqueue ---------------------------------------------------------------------------------------
@@ -234,47 +259,72 @@ def forget_old_results(db: store.Database, now: float | None = None) -> int:
 
 def save_batch(db: store.Database, queue: RedisQueue, entries: list[tuple[str, str]],
                policy: RecrawlPolicy, summary: IngestSummary) -> None:
-    """One SQLite transaction for the batch (a savepoint per result), then the acknowledgement."""
+    """One SQLite transaction for the batch (a savepoint per result), then the acknowledgement.
+    A result that cannot be saved is set aside in the dead-letter stream with its reason."""
     started = time.perf_counter()
     done: list[tuple[int, str]] = []
-    dead: list[str] = []
+    dead: list[tuple[str, str]] = []
+    decoded: list[tuple[str, str, Result]] = []
+    for entry_id, text in entries:
+        summary.results += 1
+        try:
+            decoded.append((entry_id, text, decode_result(text)))
+        except BadResult as exc:
+            _set_aside(dead, entry_id, text, str(exc))
+            if exc.finished:
+                done.append(exc.finished)  # compare-and-delete: a forged token clears nothing
+    tokens = queue.queued_tokens([int(result.page.article_id or 0) for _, _, result in decoded])
     with store.transaction(db):
-        for _entry_id, text in entries:
-            summary.results += 1
-            try:
-                result = decode_result(text)
-            except (ValueError, KeyError, TypeError) as exc:
-                logger.error("malformed result kept in the dead-letter stream: %s", exc)
-                dead.append(text)
-                continue
-            if result.final:
-                done.append((int(result.page.article_id or 0), result.token))
-            _save_one(db, result, text, policy, summary, dead)
+        for entry_id, text, result in decoded:
+            article_id = int(result.page.article_id or 0)
+            if result.final:  # the job is over, saved or set aside (the article stays due then)
+                done.append((article_id, result.token))
+            _save_one(db, result, tokens.get(article_id), policy, summary,
+                      functools.partial(_set_aside, dead, entry_id, text))
     queue.ack_results([entry_id for entry_id, _ in entries], done, dead)
     summary.dead += len(dead)
     summary.busy_seconds += time.perf_counter() - started
 
 
-def _save_one(db: store.Database, result: Result, text: str, policy: RecrawlPolicy,
-              summary: IngestSummary, dead: list[str]) -> None:
+def _set_aside(dead: list[tuple[str, str]], entry_id: str, text: str, reason: str) -> None:
+    logger.error("result %s set aside in the dead-letter stream: %s", entry_id, reason)
+    dead.append((reason, text))
+
+
+def _save_one(db: store.Database, result: Result, queued_token: str | None, policy: RecrawlPolicy,
+              summary: IngestSummary, set_aside: Callable[[str], None]) -> None:
+    """Save one decoded result if it answers its job; else set it aside with the reason."""
     if fetches.is_ingested(db, result.key):
         summary.duplicates += 1  # fetched twice (a lease ran out after the first was sent)
         return
+    article_id = int(result.page.article_id or 0)
     try:
+        result_checks.check_job(result.token, queued_token, result.page.url,
+                                _job_urls(db, article_id, result.page.url))
         with store.transaction(db):
-            article_id, outcome = save_page(db, result.page, result.extraction, policy)
+            article_id_, outcome = save_page(db, result.page, result.extraction, policy)
             fetches.save_ingested(db, result.key)
-    except sqlite3.Error:
-        raise  # the database itself failed: nothing is acknowledged, the batch comes back
+    except BadResult as exc:
+        set_aside(f"{result.key}: {exc}")
+        return
+    except (sqlite3.OperationalError, sqlite3.InternalError):
+        raise  # the database itself failed (disk, lock): nothing is acknowledged, the batch comes back
     except Exception as exc:  # noqa: BLE001 - one bad result must not stop the writer
-        logger.exception("result %s for %s could not be saved (%s); kept in the dead-letter stream",
-                         result.key, result.page.url, exc)
-        dead.append(text)
+        logger.exception("result %s for %s could not be saved", result.key, result.page.url)
+        set_aside(f"{result.key}: could not be saved: {type(exc).__name__}: {exc}")
         return
     summary.saved += 1
     summary.outcomes[outcome] += 1
-    if article_id is not None:
-        summary.seen.append((article_id, outcome))
+    if article_id_ is not None:
+        summary.seen.append((article_id_, outcome))
+
+
+def _job_urls(db: store.Database, article_id: int, url: str) -> tuple[str, ...]:
+    """The URLs a job for `article_id` could have tried: the article's own, or, for an article
+    merged into another since it was queued, the URL if it is still some article's alias."""
+    if articles.article_exists(db, article_id):
+        return crawl_jobs(db, [article_id])[0].urls
+    return (url,) if articles.find_article_ids(db, [make_alias(url)]) else ()
 
 
 def crawl_summary(enqueued: EnqueueSummary, ingested: IngestSummary) -> CrawlSummary:

@@ -20,7 +20,7 @@ from tracker import store
 from tracker.store import articles, fetches
 from tracker.dates import format_iso, parse_iso
 from tracker.errors import ExtractionError, NoTextError, NotHtmlError, PageTooLargeError, UrlError
-from tracker.crawl.policy import RecrawlPolicy
+from tracker.crawl.policy import RecrawlPolicy, parse_retry_after
 from tracker.urls import Alias, is_amp, make_alias, same_site
 
 logger = logging.getLogger(__name__)
@@ -262,10 +262,6 @@ def _success_state(page: PageResult, outcome: str) -> dict[str, Any]:
 
 
 def _retry_after(page: PageResult) -> float | None:
-    value = page.headers.get("retry-after")
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+    return parse_retry_after(page.headers.get("retry-after"))
 
 

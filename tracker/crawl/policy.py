@@ -6,9 +6,11 @@ that "what is due" is one indexed query, and the schedule holds across runs.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
 from tracker.errors import ConfigError
@@ -23,6 +25,39 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ConfigError(f"not a duration: {text!r} (use e.g. 30m, 6h, 2d, 1w)")
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+_DELAY_SECONDS = re.compile(r"^\s*(\d{1,12})\s*$")
+
+
+def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
+    """A Retry-After header as seconds from `now`: delay-seconds (digits only, RFC 9110) or an
+    HTTP-date (a past one is 0). Anything else is None: "nan", "inf", "-5" and "1e999" are what a
+    hostile server sends, and a NaN delay broke the event loop's timers and the store."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not value:
+        return None
+    match = _DELAY_SECONDS.match(value)
+    if match:
+        return float(match.group(1))
+    try:
+        moment = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def finite_seconds(value: object) -> float | None:
+    """`value` as a number of seconds if it is a finite, non-negative number (a robots.txt
+    Crawl-delay, a stored delay), else None."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -52,8 +87,9 @@ class RecrawlPolicy:
     def after_failure(self, now: datetime, fail_count: int, retry_after: float | None = None) -> datetime:
         """After a retryable failure: 1h, 2h, 4h ... capped; a server's Retry-After is honoured."""
         delay = min(self.failure_base * (2 ** max(0, fail_count - 1)), self.failure_cap)
-        if retry_after:
-            delay = max(delay, timedelta(seconds=min(retry_after, self.failure_cap.total_seconds())))
+        seconds = finite_seconds(retry_after)
+        if seconds:
+            delay = max(delay, timedelta(seconds=min(seconds, self.failure_cap.total_seconds())))
         return now + delay
 
     def after_permanent(self, now: datetime) -> datetime:

@@ -99,7 +99,8 @@ return added
 """
 
 _ACK_RESULTS = """
--- KEYS: results, queued, dead. ARGV: n ids, then ids, then (article id, token) pairs, then dead.
+-- KEYS: results, queued, dead. ARGV: n ids, then ids, then (article id, token) pairs, then
+-- (reason, result) pairs of dead letters.
 local n = tonumber(ARGV[1])
 for i = 2, n + 1 do
   redis.call('XACK', KEYS[1], 'writers', ARGV[i])
@@ -111,7 +112,7 @@ for k = 1, m do
   if redis.call('HGET', KEYS[2], ARGV[j]) == ARGV[j + 1] then redis.call('HDEL', KEYS[2], ARGV[j]) end
   j = j + 2
 end
-for k = j, #ARGV do redis.call('XADD', KEYS[3], '*', 'result', ARGV[k]) end
+for k = j, #ARGV, 2 do redis.call('XADD', KEYS[3], '*', 'reason', ARGV[k], 'result', ARGV[k + 1]) end
 return n
 """
 
@@ -213,6 +214,10 @@ class RedisQueue:
                 if not self._groups_ready:
                     self._ensure_groups()
                 result = call()
+            except (rx.AuthenticationError, rx.NoPermissionError) as exc:
+                # a ConnectionError to redis-py, but no wait mends a changed password: say so
+                raise ConfigError(f"Redis at {self.url} refused {what}: {exc} "
+                                  "(check the user and password in the URL)") from exc
             except TRANSIENT as exc:
                 now = time.monotonic()
                 if down_since is None:
@@ -357,14 +362,25 @@ class RedisQueue:
             return [(entry_id, fields.get("result", "")) for entry_id, fields in found]
         return self._retry("reading results", read)
 
+    def queued_tokens(self, article_ids: Sequence[int]) -> dict[int, str | None]:
+        """The token of the job queued for each article (None: no job of it is queued)."""
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return {}
+        values = self._retry("reading job tokens", lambda: self.client.hmget(self.keys["queued"],
+                                                                             [str(i) for i in ids]))
+        return {i: None if v is None else str(v) for i, v in zip(ids, values)}
+
     def ack_results(self, entry_ids: Sequence[str], done: Sequence[tuple[int, str]],
-                    dead: Sequence[str] = ()) -> None:
+                    dead: Sequence[tuple[str, str]] = ()) -> None:
         """After the SQLite commit: acknowledge and delete results, clear the queued marks of
-        finished jobs (only if the token still matches), keep unsaveable results in `dead`."""
+        finished jobs (only if the token still matches), keep unsaveable results in `dead` as
+        (reason, result) entries."""
         args: list[Any] = [len(entry_ids), *entry_ids, len(done)]
         for article_id, token in done:
             args += [str(article_id), token]
-        args += list(dead)
+        for reason, text in dead:
+            args += [reason, text]
         keys = [self.keys["results"], self.keys["queued"], self.keys["dead"]]
         self._retry("acknowledging results", lambda: self._ack(keys=keys, args=args))
 

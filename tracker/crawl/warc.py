@@ -6,9 +6,10 @@ by size; replay and import read them back as PageResults that go through the sam
 
 from __future__ import annotations
 
+import errno
 import logging
-from http import HTTPStatus
 import os
+from http import HTTPStatus
 import socket
 import zlib
 from datetime import datetime, timezone
@@ -66,8 +67,16 @@ class WarcArchive:
         request = self._builder.create_warc_record(
             uri, "request", payload=BytesIO(b""), http_headers=_request_headers(uri, request_headers))
         request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
-        self._append(handle, response)
-        self._append(handle, request)
+        start = handle.tell()
+        try:
+            self._append(handle, response)
+            self._append(handle, request)
+        except OSError:
+            # A full disk: cut the file back to its last whole record, so that it stays a
+            # readable WARC (it was left ending in half a gzip member), then fail the page.
+            os.ftruncate(handle.fileno(), start)
+            handle.seek(start)
+            raise
         assert self.path is not None
         name = self.path.name
         if handle.tell() >= self.max_bytes:
@@ -78,7 +87,12 @@ class WarcArchive:
         buffer = BytesIO()
         WARCWriter(buffer, gzip=False).write_record(record)
         member = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-        handle.write(member.compress(buffer.getvalue()) + member.flush())
+        data = memoryview(member.compress(buffer.getvalue()) + member.flush())
+        while data:  # unbuffered: a short write on a full disk is seen here, not at close
+            written = handle.write(data)
+            if not written:
+                raise OSError(errno.ENOSPC, "short write", str(self.path))
+            data = data[written:]
 
     def _current(self) -> IO[bytes]:
         if self._handle is None:
@@ -86,7 +100,7 @@ class WarcArchive:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
             self._serial += 1
             self.path = self.folder / f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial:05d}.warc.gz"
-            self._handle = self.path.open("ab")
+            self._handle = self.path.open("ab", buffering=0)
             info = {"software": f"privacy-news-tracker/{__version__}", "hostname": socket.gethostname(),
                     "format": "WARC File Format 1.1"}
             self._append(self._handle, self._builder.create_warcinfo_record(self.path.name, info))

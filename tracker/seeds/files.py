@@ -31,9 +31,19 @@ from tracker.urls import Alias, host_of, make_alias, preferred_url
 logger = logging.getLogger(__name__)
 
 try:  # the C loader; fall back (slowly) where libyaml is missing
-    _Loader: Any = yaml.CSafeLoader
+    _BaseLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The safe loader with timestamps kept as the text written: dates are checked like every
+    other field (to_utc_iso names the field), where PyYAML's own constructor raised a bare
+    ValueError on an unquoted impossible date (2024-02-30) and stopped the whole load."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp",
+                        lambda loader, node: loader.construct_scalar(node))
 
 SEED_SUFFIXES = (".md", ".markdown", ".txt")
 # Field -> alias kind, in order of preference for the article's own URL.
@@ -141,16 +151,27 @@ def require_paths(paths: Iterable[str | os.PathLike[str]]) -> None:
 def load_seed_file(path: str | os.PathLike[str]) -> SeedDoc:
     """Read and validate one seed file; raises SeedError naming the file and the field or line."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SeedError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_SEED_BYTES:
-        raise SeedError(f"{path}: larger than {MAX_SEED_BYTES} bytes, not a seed")
+    raw = _read_at_most(path, MAX_SEED_BYTES)
     data = _front_matter(path, _decode(raw))
     item = _item(path, data, "")
     related, problems = _related(path, data.get("related"))
     return SeedDoc(str(path), hashlib.sha256(raw).hexdigest(), item, related, problems)
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """The file's bytes, refused by its size before reading (a sparse 20 GB file was read whole
+    into memory first), and read no further than `limit` + 1 bytes in case it grows meanwhile."""
+    too_big = SeedError(f"{path}: larger than {limit} bytes, not a seed")
+    try:
+        with path.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size > limit:
+                raise too_big
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise SeedError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > limit:
+        raise too_big
+    return raw
 
 
 def _decode(raw: bytes) -> str:
@@ -172,6 +193,8 @@ def _front_matter(path: Path, text: str) -> dict[str, Any]:
         data = yaml.load(text[body_start:end.start()], Loader=_Loader)  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         raise SeedError(f"{path}: {_yaml_message(exc)}") from exc
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a constructor's own error
+        raise SeedError(f"{path}: invalid YAML: {type(exc).__name__}: {exc}") from exc
     if not isinstance(data, dict):
         raise SeedError(f"{path}: front matter is {type(data).__name__}, expected a mapping of fields")
     return data

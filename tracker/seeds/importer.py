@@ -17,7 +17,7 @@ from tracker.store import articles
 from tracker.dates import BadDate, to_utc_iso
 from tracker.errors import ImportLineError, TrackerError, UrlError
 from tracker.publishers import known_outlet
-from tracker.text import clean_body, clean_text
+from tracker.text import MAX_TEXT_CHARS, clean_body, clean_text
 from tracker.urls import host_of, make_alias
 
 TEXT_FIELDS = ("title", "publisher", "excerpt", "author", "language")
@@ -44,6 +44,8 @@ def parse_import_line(line: str) -> ImportRecord:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ImportLineError(f"invalid JSON: {exc.msg} at column {exc.colno}") from exc
+    except (ValueError, RecursionError) as exc:  # nested 100,000 deep; a 5,000-digit number
+        raise ImportLineError(f"invalid JSON: {type(exc).__name__}") from None
     if not isinstance(data, dict):
         raise ImportLineError(f"expected a JSON object, got {type(data).__name__}")
     if "url" not in data:
@@ -51,7 +53,10 @@ def parse_import_line(line: str) -> ImportRecord:
     fields: dict[str, Any] = {}
     for name in TEXT_FIELDS:
         fields[name] = clean_text(_string(data, name))
-    fields["text"] = clean_body(_string(data, "text"))
+    text = _string(data, "text")
+    if text is not None and len(text) > MAX_TEXT_CHARS:
+        raise ImportLineError(f"text: {len(text):,} characters, over the {MAX_TEXT_CHARS:,} an article may have")
+    fields["text"] = clean_body(text)
     fields["external_id"] = _string(data, "id")
     try:
         fields["published"] = to_utc_iso(data.get("published"))

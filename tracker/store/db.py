@@ -21,10 +21,19 @@ def transaction(db: Database) -> Iterator[None]:
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        db.conn.execute("COMMIT")
     except BaseException:
-        db.conn.execute("ROLLBACK")
+        _rollback(db, "ROLLBACK")
         raise
-    db.conn.execute("COMMIT")
+
+
+def _rollback(db: Database, *statements: str) -> None:
+    """Undo what is left to undo: after some errors (a full disk, an I/O error) SQLite has rolled
+    the transaction back itself, and a second ROLLBACK would hide the real error behind "cannot
+    rollback - no transaction is active"."""
+    if db.conn.in_transaction:
+        for statement in statements:
+            db.conn.execute(statement)
 
 
 @contextmanager
@@ -33,8 +42,7 @@ def _savepoint(db: Database) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        db.conn.execute("ROLLBACK TO nested")
-        db.conn.execute("RELEASE nested")
+        _rollback(db, "ROLLBACK TO nested", "RELEASE nested")
         raise
     db.conn.execute("RELEASE nested")
 

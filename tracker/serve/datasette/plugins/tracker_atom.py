@@ -19,6 +19,7 @@ from datasette.utils.asgi import Response
 from markupsafe import escape
 
 from tracker.serve.present import http_url, list_text
+from tracker.text import xml_safe
 
 ATOM = "http://www.w3.org/2005/Atom"
 # feed query -> the parameter that names what it follows (shown in the feed's title)
@@ -62,7 +63,13 @@ async def render_atom(datasette: Any, request: Any, database: str, rows: list[An
 def _base_url(datasette: Any, request: Any) -> str:
     config = datasette.plugin_config("tracker") or {}
     configured = (config.get("base_url") or "").rstrip("/")
-    return configured or f"{request.scheme}://{request.host}"
+    if configured:
+        return configured
+    # The address this server listens on, never the request's Host header: a client chooses that,
+    # and it became the feed's id and every link in it. Behind a proxy, --base-url sets the name.
+    host, port = (request.scope.get("server") or ("127.0.0.1", 8001))[:2]
+    host = f"[{host}]" if ":" in str(host) else host
+    return f"{request.scheme}://{host}:{port}"
 
 
 def _feed_title(datasette: Any, database: str, query_name: str, q: str) -> str:
@@ -143,6 +150,6 @@ def _now() -> str:
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
     child = ET.SubElement(parent, f"{{{ATOM}}}{tag}")
-    child.text = text
+    child.text = xml_safe(text)  # a stored control character would make the feed not well-formed
     return child
 

@@ -35,7 +35,8 @@ def asgi_wrapper() -> Callable[[Any], Any]:
 
 def _wrap(app: Any) -> Any:
     async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope.get("type") == "http" and b"_search" in scope.get("query_string", b""):
+        # every query string is read as Datasette reads it: `%5Fsearch=OR` is `_search=OR` too
+        if scope.get("type") == "http" and scope.get("query_string"):
             query = scope["query_string"].decode("latin-1")
             kept = without_empty_searches(query)
             if kept != query:
