@@ -55,12 +55,13 @@ from rapidfuzz import fuzz, process
 from tracker.stories.evidence import Weight, supports_join
 from tracker.stories.index import OpenCluster, OpenClusters
 from tracker.stories.merge import merge_fragments, merge_roots
+from tracker.stories.split import split_story
 from tracker.stories.model import DAY, Assignment, ClusterOptions, Features, Item, dot
 from tracker.stories.terms import name_terms, normalise, own_names, script_of, tokenize, url_terms
 from tracker.stories.window import TermWindow
 
 __all__ = ["DAY", "Assignment", "ClusterOptions", "Clusterer", "Item", "cluster_items", "fingerprint",
-           "lookback_seconds", "merge_roots", "pick_headline"]
+           "lookback_seconds", "merge_roots", "pick_headline", "split_leaders"]
 
 
 class Clusterer:
@@ -87,6 +88,10 @@ class Clusterer:
         merged = merge_fragments(self._open, cluster, others[: self.options.merge_candidates], self.options)
         self.merges.extend((gone, keep, item.time) for gone, keep in merged)
         return assignment
+
+    def open_cluster(self, leader: int) -> OpenCluster | None:
+        """The open cluster led by `leader`, if any (the object lives on after it closes)."""
+        return self._open.get(leader)
 
     def warm(self, item: Item, leader: int, duplicate_of: int | None) -> None:
         """Replay an item already assigned (to `leader`'s cluster, after the merges made before the
@@ -147,14 +152,15 @@ class Clusterer:
     def _choose(self, ranked: list[tuple[float, OpenCluster]], features: Features, item: Item) -> OpenCluster | None:
         """The most similar candidate that reaches the threshold and has evidence of one event."""
         weight = self._open.topic_weight()
+        options = self.options
         for similarity, cluster in ranked:
-            if similarity < self.options.threshold:
+            if similarity < options.threshold:
                 return None
             telling = self._event_similarity(similarity, cluster, features, weight)
-            if len(features.marks) < self.options.min_marks and telling < self.options.threshold:
+            if len(features.marks) < options.min_marks and telling < options.threshold:
                 continue  # too little text to judge, and alike only in a topic's words
             per_original = math.sqrt(cluster.norm2) / cluster.size  # cosine to the centroid -> mean to each original
-            if supports_join(cluster.evidence, item, features.marks, similarity * per_original, self.options,
+            if supports_join(cluster.evidence, item, features.marks, similarity * per_original, options,
                              weight, telling * per_original):
                 return cluster
         return None
@@ -206,7 +212,7 @@ class Clusterer:
         return normalise(f"{item.title} {item.body}")[: self.options.dup_chars]
 
 
-ALGORITHM_VERSION = 4  # bump when a change makes stored assignments stale
+ALGORITHM_VERSION = 5  # bump when a change makes stored assignments stale
 
 
 def fingerprint(options: ClusterOptions) -> str:
@@ -219,12 +225,40 @@ def fingerprint(options: ClusterOptions) -> str:
 def cluster_items(items: Iterable[Item], options: ClusterOptions | None = None,
                   pinned: Iterable[int] = ()) -> Iterator[Assignment]:
     """Cluster items from scratch (they are sorted by `(time, id)` first); each assignment names
-    the leader of the cluster its item ended up in, after every merge."""
+    the leader of the cluster its item ended up in, after every merge and split (a part split off
+    is led by its first item)."""
+    options = options or ClusterOptions()
     clusterer = Clusterer(options, pinned)
-    assignments = [clusterer.add(item) for item in sorted(items, key=lambda i: (i.time, i.id))]
+    ordered = sorted(items, key=lambda i: (i.time, i.id))
+    assignments = [clusterer.add(item) for item in ordered]
     root = merge_roots(clusterer.merges)
+    final = [Assignment(a.item_id, root.get(a.leader, a.leader), a.duplicate_of, a.similarity) for a in assignments]
+    moved = split_leaders(ordered, final, options)
+    for a in final:
+        yield dataclasses.replace(a, leader=moved.get(a.item_id, a.leader))
+
+
+def split_leaders(items: Sequence[Item], assignments: Sequence[Assignment], options: ClusterOptions,
+                  only: set[int] | None = None) -> dict[int, int]:
+    """The split pass over clustered items (tracker/stories/split.py): item id -> the leader of the
+    part it was split into (its first item), for the items that move; stories are those of the
+    assignments' leaders (only those in `only`, when given)."""
+    by_id = {item.id: item for item in items}
+    stories: dict[int, list[Assignment]] = {}
     for a in assignments:
-        yield Assignment(a.item_id, root.get(a.leader, a.leader), a.duplicate_of, a.similarity)
+        if only is None or a.leader in only:
+            stories.setdefault(a.leader, []).append(a)
+    moved: dict[int, int] = {}
+    for leader, members in stories.items():
+        if len(members) < 2 * options.split_min:
+            continue
+        story = [by_id[a.item_id] for a in members]
+        copies = [a.item_id for a in members if a.duplicate_of is not None]
+        for part in split_story(story, options, copies):
+            if leader in part:  # (the split-off part never holds the leader: the first item stays)
+                continue
+            moved.update((item_id, part[0]) for item_id in part)
+    return moved
 
 
 def lookback_seconds(options: ClusterOptions) -> float:

@@ -38,6 +38,16 @@ capital. Numbers are never marks.
   different events, however alike their words: Clearview's UK fine and its US settlement. A side's
   tags here are those at least `tag_share` of its originals carry (and any tag of the other side
   may match them): one article's passing mention of Britain does not make a story about Britain.
+* **Who did what to whom: one event.** Headlines of one event differ more than their words show
+  ("agrees to restrict sales", "settlement curbs firm's database"), and the beat's words that they
+  do share ("police", "London") are in many open stories, so the marks above miss them. The lens's
+  tags of their titles and excerpts name the target and the kind of action. A newcomer (an item,
+  or the smaller of two clusters) that shares a main target or action with a story (carried by
+  at least `event_share` of the originals), differs in none of them (`tags_conflict`), names no
+  other regulator, law or stage (a lawsuit filed, then settled: another event) and no step of
+  enforcement where the story names none (a lawsuit after an expose: a new development) is the
+  story's event by the tags (`same_event`): then a mean similarity of `event_similarity` to the
+  originals, counting every word in full, is evidence enough. Time is the open window's (days).
 """
 
 from __future__ import annotations
@@ -49,6 +59,13 @@ from typing import Callable, Iterable
 from tracker.stories.model import ClusterOptions, Item
 
 TAG_KINDS = ("company", "regulator", "action", "jurisdiction")  # kinds that tell events apart
+TARGET_KINDS = ("company", "regulator")  # who an event is done by or to
+AUTHORITY_KINDS = ("regulator", "law")  # by whose authority: a different one is a different event
+# The stages of enforcement: a lawsuit filed, then settled or ruled on; an investigation, then a
+# fine or an order. (Bans, legislation, deployments are not among them: a headline that *calls for*
+# a ban or a law is tagged with it too, and a call is commentary on an event, not a new one.)
+STAGES = frozenset({"action:lawsuit", "action:settlement", "action:ruling", "action:fine",
+                    "action:intended-fine", "action:order", "action:investigation"})
 
 
 @dataclass
@@ -116,6 +133,9 @@ def supports_join(evidence: Evidence, item: Item, marks: frozenset[str], similar
     telling = similarity if telling is None else telling
     if telling >= options.telling_similarity and evidence.publishers != {item.publisher}:
         return True  # (one outlet's own template makes its articles alike: not evidence)
+    if (options.use_tags and similarity >= options.event_similarity and evidence.publishers != {item.publisher}
+            and same_event(item_tags(item.tags), evidence, options)):
+        return True  # the lens names the same event: its topic's words count in full
     if similarity >= options.copy_similarity:
         return True  # the same text again, from any outlet: a copy (found as a duplicate on joining)
     available = min(len(marks), evidence.marks_per_original())
@@ -124,6 +144,39 @@ def supports_join(evidence: Evidence, item: Item, marks: frozenset[str], similar
         return True
     needed = min(options.min_shared, options.evidence_share * available)
     return evidence.dominant(marks, options.dominance) and shared >= needed
+
+
+def main_tags(evidence: Evidence, kinds: Iterable[str], share: float) -> set[str]:
+    """The tags of `kinds` that at least `share` of the originals carry ("kind:tag" strings)."""
+    found: set[str] = set()
+    for kind in kinds:
+        for tag, n in evidence.tags.get(kind, Counter()).items():
+            if n >= share * evidence.size:
+                found.add(f"{kind}:{tag}")
+    return found
+
+
+def same_event(new: Evidence, old: Evidence, options: ClusterOptions) -> bool:
+    """The lens's evidence that a newcomer (an item, or the smaller of two clusters) reports the
+    event of an established story: they share a main target (a company, public body or regulator)
+    or a main kind of action, and nothing differs: no company, regulator, action or jurisdiction
+    of one side is missing from the other where both name one (`tags_conflict`), no other
+    authority or law, no other stage (both name actions and share none: a lawsuit filed, then
+    settled), and no step of enforcement (`STAGES`) where the story names none (a new
+    development: a lawsuit after an expose). A newcomer that names no action says less, not
+    something else. (Their time is checked by the caller: open stories only.)"""
+    if not new.size or not old.size or tags_conflict(new, old, options.tag_share):
+        return False
+    share = options.event_share
+    if not main_tags(new, TARGET_KINDS + ("action",), share) & main_tags(old, TARGET_KINDS + ("action",), share):
+        return False
+    for kind in AUTHORITY_KINDS + ("action",):
+        mine, theirs = main_tags(new, (kind,), options.tag_share), main_tags(old, (kind,), options.tag_share)
+        if mine and theirs and not mine & theirs:
+            return False  # another regulator, law or stage: another event
+        if kind == "action" and mine & STAGES and not theirs:
+            return False  # a step of enforcement where the story names none: a new development
+    return True
 
 
 def supports_merge(ea: Evidence, eb: Evidence, similarity: float, options: ClusterOptions,
@@ -138,6 +191,10 @@ def supports_merge(ea: Evidence, eb: Evidence, similarity: float, options: Clust
         return True
     if similarity >= options.telling_similarity and not one_outlet(ea, eb) or similarity >= options.copy_similarity:
         return True  # (as for a join: one outlet's template is no evidence, its copies are)
+    small, large = sorted((ea, eb), key=lambda e: e.size)
+    if options.use_tags and similarity >= options.event_similarity and not one_outlet(ea, eb) and same_event(
+            small, large, options):
+        return True  # (as for a join: the lens names the same event)
     needed = min(options.min_shared, options.evidence_share * available)
     return ea.shares_theme(eb, options.dominance) and linkage(ea, eb, options.own_outlet_weight, weight) >= needed
 
