@@ -55,13 +55,13 @@ from rapidfuzz import fuzz, process
 from tracker.stories.evidence import Weight, supports_join
 from tracker.stories.index import OpenCluster, OpenClusters
 from tracker.stories.merge import merge_fragments, merge_roots
-from tracker.stories.split import split_story
+from tracker.stories.split import split_part, staged_tags
 from tracker.stories.model import DAY, Assignment, ClusterOptions, Features, Item, dot
 from tracker.stories.terms import name_terms, normalise, own_names, script_of, tokenize, url_terms
 from tracker.stories.window import TermWindow
 
 __all__ = ["DAY", "Assignment", "ClusterOptions", "Clusterer", "Item", "cluster_items", "fingerprint",
-           "lookback_seconds", "merge_roots", "pick_headline", "split_leaders"]
+           "lookback_seconds", "merge_roots", "pick_headline"]
 
 
 class Clusterer:
@@ -71,6 +71,8 @@ class Clusterer:
         self.options = options or ClusterOptions()
         self.pinned = frozenset(pinned)
         self.merges: list[tuple[int, int, float]] = []  # (absorbed leader, surviving leader, time)
+        self.splits: list[tuple[int, int, float]] = []  # (leader of the part split off, story's leader, time)
+        self.moved: dict[int, int] = {}  # item -> the leader of the part it was split off into
         self._window = TermWindow(self.options)
         self._open = OpenClusters(self.options)
         self._last_key: tuple[float, int] = (-math.inf, -1)
@@ -87,7 +89,27 @@ class Clusterer:
         others = [other.leader for _, other in ranked if other.leader != cluster.leader]
         merged = merge_fragments(self._open, cluster, others[: self.options.merge_candidates], self.options)
         self.merges.extend((gone, keep, item.time) for gone, keep in merged)
+        if self.options.use_tags and staged_tags(item.tags):
+            leader = cluster.leader
+            for gone, keep in merged:
+                leader = keep if gone == leader else leader
+            self._split(leader, item.time)
         return assignment
+
+    def _split(self, leader: int, now: float) -> None:
+        """Split off a second event the story took in, if its articles show one (split.py)."""
+        cluster = self._open.get(leader)
+        if cluster is None or cluster.pinned:
+            return
+        part = split_part(cluster.staged, cluster.leader, cluster.size, cluster.centroid, cluster.evidence,
+                          self.options)
+        if not part:
+            return
+        new = self._open.split_off(cluster, part)
+        # the part's first article may have led a fragment merged into the story: that link is undone
+        self.merges = [link for link in self.merges if link[0] != new.leader]
+        self.splits.append((new.leader, cluster.leader, now))
+        self.moved.update((entry.item.id, new.leader) for entry in part)
 
     def open_cluster(self, leader: int) -> OpenCluster | None:
         """The open cluster led by `leader`, if any (the object lives on after it closes)."""
@@ -225,40 +247,13 @@ def fingerprint(options: ClusterOptions) -> str:
 def cluster_items(items: Iterable[Item], options: ClusterOptions | None = None,
                   pinned: Iterable[int] = ()) -> Iterator[Assignment]:
     """Cluster items from scratch (they are sorted by `(time, id)` first); each assignment names
-    the leader of the cluster its item ended up in, after every merge and split (a part split off
-    is led by its first item)."""
-    options = options or ClusterOptions()
+    the leader of the cluster its item ended up in, after every merge and split."""
     clusterer = Clusterer(options, pinned)
-    ordered = sorted(items, key=lambda i: (i.time, i.id))
-    assignments = [clusterer.add(item) for item in ordered]
+    assignments = [clusterer.add(item) for item in sorted(items, key=lambda i: (i.time, i.id))]
     root = merge_roots(clusterer.merges)
-    final = [Assignment(a.item_id, root.get(a.leader, a.leader), a.duplicate_of, a.similarity) for a in assignments]
-    moved = split_leaders(ordered, final, options)
-    for a in final:
-        yield dataclasses.replace(a, leader=moved.get(a.item_id, a.leader))
-
-
-def split_leaders(items: Sequence[Item], assignments: Sequence[Assignment], options: ClusterOptions,
-                  only: set[int] | None = None) -> dict[int, int]:
-    """The split pass over clustered items (tracker/stories/split.py): item id -> the leader of the
-    part it was split into (its first item), for the items that move; stories are those of the
-    assignments' leaders (only those in `only`, when given)."""
-    by_id = {item.id: item for item in items}
-    stories: dict[int, list[Assignment]] = {}
     for a in assignments:
-        if only is None or a.leader in only:
-            stories.setdefault(a.leader, []).append(a)
-    moved: dict[int, int] = {}
-    for leader, members in stories.items():
-        if len(members) < 2 * options.split_min:
-            continue
-        story = [by_id[a.item_id] for a in members]
-        copies = [a.item_id for a in members if a.duplicate_of is not None]
-        for part in split_story(story, options, copies):
-            if leader in part:  # (the split-off part never holds the leader: the first item stays)
-                continue
-            moved.update((item_id, part[0]) for item_id in part)
-    return moved
+        leader = clusterer.moved.get(a.item_id, a.leader)
+        yield Assignment(a.item_id, root.get(leader, leader), a.duplicate_of, a.similarity)
 
 
 def lookback_seconds(options: ClusterOptions) -> float:

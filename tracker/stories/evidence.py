@@ -61,6 +61,7 @@ from tracker.stories.model import ClusterOptions, Item
 TAG_KINDS = ("company", "regulator", "action", "jurisdiction")  # kinds that tell events apart
 TARGET_KINDS = ("company", "regulator")  # who an event is done by or to
 AUTHORITY_KINDS = ("regulator", "law")  # by whose authority: a different one is a different event
+KEPT_KINDS = TAG_KINDS + ("law",)  # the kinds a story's evidence counts
 # The stages of enforcement: a lawsuit filed, then settled or ruled on; an investigation, then a
 # fine or an order. (Bans, legislation, deployments are not among them: a headline that *calls for*
 # a ban or a law is tagged with it too, and a call is commentary on an event, not a new one.)
@@ -78,11 +79,13 @@ class Evidence:
     tags: dict[str, Counter[str]] = field(default_factory=dict)  # kind -> tag -> originals carrying it
     publishers: set[str] = field(default_factory=set)
     by_publisher: dict[str, Counter[str]] = field(default_factory=dict)  # outlet -> its marks' counts
+    outlets: Counter[str] = field(default_factory=Counter)  # outlet -> its originals (for `remove`)
 
     def add(self, marks: Iterable[str], tags: Iterable[str], publisher: str = "") -> None:
         """Count one more original."""
         marks = set(marks)
         self.publishers.add(publisher)
+        self.outlets[publisher] += 1
         self.by_publisher.setdefault(publisher, Counter()).update(marks)
         self.size += 1
         self.total += len(marks)
@@ -96,10 +99,33 @@ class Evidence:
         self.total += other.total
         self.counts.update(other.counts)
         self.publishers |= other.publishers
+        self.outlets.update(other.outlets)
         for publisher, counts in other.by_publisher.items():
             self.by_publisher.setdefault(publisher, Counter()).update(counts)
         for kind, counts in other.tags.items():
             self.tags.setdefault(kind, Counter()).update(counts)
+
+    def remove(self, marks: Iterable[str], tags: Iterable[str], publisher: str = "") -> None:
+        """Take back one original counted by `add` (a part split off: tracker/stories/split.py)."""
+        marks = set(marks)
+        self.size -= 1
+        self.total -= len(marks)
+        self.counts.subtract(marks)
+        self.by_publisher.setdefault(publisher, Counter()).subtract(marks)
+        self.outlets[publisher] -= 1
+        if self.outlets[publisher] <= 0:
+            self.publishers.discard(publisher)
+        for kind, values in tags_by_kind(tags).items():
+            self.tags.setdefault(kind, Counter()).subtract(values)
+        for counter in (self.counts, self.by_publisher[publisher], self.outlets, *self.tags.values()):
+            for key in [key for key, n in counter.items() if n <= 0]:
+                del counter[key]
+
+    def copy(self) -> Evidence:
+        """An independent copy."""
+        other = Evidence()
+        other.fold(self)
+        return other
 
     def marks_per_original(self) -> float:
         """How many marks an original carries, on average."""
@@ -264,11 +290,11 @@ def item_tags(tags: Iterable[str]) -> Evidence:
 
 
 def tags_by_kind(tags: Iterable[str]) -> dict[str, set[str]]:
-    """{"company:acme", "action:fine", "law:gdpr"} -> {"company": {"acme"}, "action": {"fine"}}
-    (only the kinds that tell events apart)."""
+    """{"company:acme", "action:fine", "technology:drones"} -> {"company": {"acme"}, "action": {"fine"}}
+    (only the kinds that tell events apart: `KEPT_KINDS`)."""
     grouped: dict[str, set[str]] = {}
     for text in tags:
         kind, _, tag = text.partition(":")
-        if tag and kind in TAG_KINDS:
+        if tag and kind in KEPT_KINDS:
             grouped.setdefault(kind, set()).add(tag)
     return grouped

@@ -1,102 +1,88 @@
-"""Stories that change their mind: splitting a story whose articles report two events.
+"""Stories that change their mind: splitting off a second event that a story took in.
 
 Joining is decided one article at a time, so a story can take in a follow-up that turns out to be
 another event: an expose and, days later, the class action filed over it ("Class-action lawsuit
-filed against ..."), worded alike and naming the same company. Once the story has formed, the
-lens's tags show it: a minority of its originals names an action, company or regulator that the
-story as a whole does not (`minority_tags`). Only such stories are looked at again (so the pass
-costs nothing on stories the lens sees as one event, and nothing on untagged news).
+filed against ..."), worded alike and naming the same company. The lens's tags show it once two
+such articles are in: they name a step of enforcement (`tracker.stories.evidence.STAGES`: a
+lawsuit, settlement, ruling, fine, order, investigation) that the story as a whole does not
+(fewer than `event_share` of its originals carry it).
 
-The story's items are clustered again on their own, with the lens's relaxation of the joining test
-turned off (`event_similarity` out of reach: words alone must show one event). A part of two or
-more originals whose main tags hold a minority tag, and that the lens does not show to be the
-rest's event (`tracker.stories.evidence.same_event`), is split off; everything else stays. The
-larger part keeps the story (its first article leads it, and stable ids follow the larger part:
-tracker/stories/stage.py). A single article is never split off: one voice is not a second event.
+Such a part is split off when it is a group of its own, in words and by the lens: at least
+`split_min` originals, fewer than the rest (the larger part keeps the story, and the story's
+first article stays in it), `split_cohesion` times more alike each other than the rest (mean
+similarity of their pairs against that of the cross pairs), and not the rest's event by the lens
+(`tracker.stories.evidence.same_event`). The part becomes a story led by its first article;
+later articles join either side as usual. A single article is never split off: one voice is not
+a second event.
+
+The clustering keeps, for each story, only its originals that name a step of enforcement
+(`Staged`): vectors are L2-normalised, so the part's sum and the story's centroid are all the
+similarities need, and the cost is nothing on stories (and news) without such tags.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import TYPE_CHECKING, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
-if TYPE_CHECKING:
-    from tracker.stories.cluster import Clusterer
-
-from tracker.stories.evidence import STAGES, TARGET_KINDS, Evidence, main_tags, same_event
-from tracker.stories.model import ClusterOptions, Item, dot
-
-SPLIT_KINDS = TARGET_KINDS + ("action",)  # who an event is done by or to, and what was done
+from tracker.stories.evidence import STAGES, Evidence, same_event
+from tracker.stories.model import ClusterOptions, Features, Item, dot
 
 
-def minority_tags(items: Sequence[Item], options: ClusterOptions) -> set[str]:
-    """Tags of `SPLIT_KINDS` that at least two of the items carry but fewer than `event_share` of
-    them: the mark of a second event inside a story."""
-    counts: Counter[str] = Counter(tag for item in items for tag in item.tags
-                                   if tag.partition(":")[0] in SPLIT_KINDS)
-    return {tag for tag, n in counts.items() if 2 <= n < options.event_share * len(items)}
+@dataclass(frozen=True)
+class Staged:
+    """An original that names a step of enforcement, as a story holds it (to split it off)."""
+
+    item: Item
+    features: Features
+    text: str  # its normalised text, as the story's originals keep it for duplicates
 
 
-def split_story(items: Sequence[Item], options: ClusterOptions,
-                duplicates: Iterable[int] = ()) -> list[list[int]]:
-    """The parts of a story to split off (lists of item ids, each in time order): empty when the
-    story is one event. `duplicates` (copies, one voice) count for neither side."""
-    from tracker.stories.cluster import Clusterer  # (cluster.py imports this module)
+def staged_tags(tags: Iterable[str]) -> frozenset[str]:
+    """The steps of enforcement among an item's tags."""
+    return frozenset(tags) & STAGES
 
-    if len(items) < 2 * options.split_min or not options.use_tags:
-        return []
-    ordered = sorted(items, key=lambda i: (i.time, i.id))
-    minority = minority_tags(ordered, options) & STAGES
-    if not minority:
-        return []
-    copies = set(duplicates)
-    originals = [item for item in ordered if item.id not in copies]
-    vectors = item_vectors(Clusterer(options, pinned=[i.id for i in originals]), originals)
-    taken: list[list[int]] = []
-    left = list(originals)
-    for tag in sorted(minority):
-        part = [item for item in left if tag in item.tags]
-        rest = [item for item in left if tag not in item.tags]
-        if len(part) < options.split_min or len(rest) <= len(part) or ordered[0] in part:
+
+def split_part(staged: Sequence[Staged], leader: int, size: int, centroid: dict[str, float],
+               evidence: Evidence, options: ClusterOptions) -> list[Staged]:
+    """The originals to split off a story of `size` originals (its `centroid` the sum of their
+    vectors, `evidence` theirs, `staged` those naming a step of enforcement), or [] when none."""
+    counts: dict[str, int] = {}
+    for entry in staged:
+        for tag in staged_tags(entry.item.tags):
+            counts[tag] = counts.get(tag, 0) + 1
+    for tag in sorted(counts):
+        n = counts[tag]
+        if n < options.split_min or n >= options.event_share * size or 2 * n >= size:
             continue
-        apart = _linkage(vectors, part, rest) * options.split_cohesion < _linkage(vectors, part, part)
-        if apart and _different_event(part, rest, options):
-            taken.append([item.id for item in part])
-            left = rest
-    return taken
+        part = [entry for entry in staged if tag in entry.item.tags]
+        if any(entry.item.id == leader for entry in part):
+            continue  # the story's first article stays in it
+        if _apart(part, size, centroid, options) and _another_event(part, evidence, options):
+            return part
+    return []
 
 
-def item_vectors(clusterer: Clusterer, items: Sequence[Item]) -> dict[int, dict[str, float]]:
-    """Each item's term vector as the clustering weighs it (every item pinned alone)."""
-    vectors: dict[int, dict[str, float]] = {}
-    for item in items:
-        clusterer.add(item)
-        cluster = clusterer.open_cluster(item.id)
-        vectors[item.id] = cluster.centroid if cluster is not None else {}
-    return vectors
+def _apart(part: Sequence[Staged], size: int, centroid: dict[str, float], options: ClusterOptions) -> bool:
+    """True when the part's articles are `split_cohesion` times more alike each other than the
+    rest: mean similarity of their pairs against that of the cross pairs (unit vectors, so both
+    follow from the part's sum and the story's centroid)."""
+    total: dict[str, float] = {}
+    for entry in part:
+        for term, value in entry.features.vector.items():
+            total[term] = total.get(term, 0.0) + value
+    n, rest = len(part), size - len(part)
+    own = dot(total, total)
+    cohesion = (own - n) / (n * (n - 1))  # (each unit vector's similarity with itself left out)
+    cross = (dot(total, centroid) - own) / (n * rest)
+    return cross * options.split_cohesion < cohesion
 
 
-def _linkage(vectors: dict[int, dict[str, float]], a: Sequence[Item], b: Sequence[Item]) -> float:
-    """Average linkage: the mean similarity of the pairs of distinct items across `a` and `b`."""
-    total, pairs = 0.0, 0
-    for x in a:
-        for y in b:
-            if x.id != y.id:
-                total += dot(vectors[x.id], vectors[y.id])
-                pairs += 1
-    return total / pairs if pairs else 0.0
-
-
-def _different_event(part: Sequence[Item], rest: Sequence[Item], options: ClusterOptions) -> bool:
-    """True when the part's main tags hold a tag the rest does not mainly carry (another action,
-    target or regulator) and the lens does not show the part to be the rest's event."""
-    mine, theirs = _evidence(part), _evidence(rest)
-    own = main_tags(mine, SPLIT_KINDS, options.event_share) - main_tags(theirs, SPLIT_KINDS, options.event_share)
-    return bool(own) and not same_event(mine, theirs, options)
-
-
-def _evidence(items: Iterable[Item]) -> Evidence:
-    evidence = Evidence()
-    for item in items:
-        evidence.add((), item.tags, item.publisher)
-    return evidence
+def _another_event(part: Sequence[Staged], evidence: Evidence, options: ClusterOptions) -> bool:
+    """True when the lens does not show the part to be the rest's event."""
+    mine = Evidence()
+    rest = evidence.copy()
+    for entry in part:
+        mine.add(entry.features.marks, entry.item.tags, entry.item.publisher)
+        rest.remove(entry.features.marks, entry.item.tags, entry.item.publisher)
+    return not same_event(mine, rest, options)
