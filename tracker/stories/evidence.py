@@ -159,8 +159,8 @@ def supports_join(evidence: Evidence, item: Item, marks: frozenset[str], similar
     telling = similarity if telling is None else telling
     if telling >= options.telling_similarity and evidence.publishers != {item.publisher}:
         return True  # (one outlet's own template makes its articles alike: not evidence)
-    if (options.use_tags and similarity >= options.event_similarity and evidence.publishers != {item.publisher}
-            and same_event(item_tags(item.tags), evidence, options)):
+    if (options.use_tags and item.tags and similarity >= options.event_similarity
+            and evidence.publishers != {item.publisher} and same_event(item_tags(item.tags), evidence, options)):
         return True  # the lens names the same event: its topic's words count in full
     if similarity >= options.copy_similarity:
         return True  # the same text again, from any outlet: a copy (found as a duplicate on joining)
