@@ -30,6 +30,13 @@ each its own module, in the order an item meets them:
   that began first survives and the merge is reported (`Clusterer.merges`), so stored results and
   stable ids follow it. An item refused by every candidate starts its own cluster and is not then
   merged into one of them (the merge test, laxer when one side has few marks, was a back door).
+* **Evidence of one event** (`evidence.py`, `same_event`): where the lens's tags show the item
+  (or a fragment) to report a story's event (same target or action, nothing that differs), a mean
+  similarity of `event_similarity`, counting every word in full, is enough to join or merge.
+* **Splits** (`split.py`): when an article naming a step of enforcement (a lawsuit, a fine) joins
+  a story that names none, and two or more such articles form a group of their own, they are
+  split off into a story of their own (`Clusterer.splits`, `Clusterer.moved`); the larger part
+  keeps the story.
 * **Duplicates** (here): inside the chosen cluster, the item's normalised text (title +
   excerpt/text lead) is compared with the cluster's last `dup_compare` originals by rapidfuzz
   `ratio`; at `dup_threshold` or above it is a duplicate of the closest one and does not move the
