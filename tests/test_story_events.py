@@ -53,6 +53,27 @@ def test_same_target_and_action_is_one_event_and_another_stage_or_authority_is_n
     assert same_event(item_tags({"company:acme"}), sued, OPTIONS)
 
 
+def test_a_company_in_the_news_is_not_an_event_unless_a_theme_of_few_stories_is_shared() -> None:
+    def reports(marks: set[str], n: int = 3) -> Evidence:
+        evidence = Evidence()
+        for k in range(n):
+            evidence.add(marks, {"company:amazon"}, f"Outlet {k}")
+        return evidence
+
+    launch, deal = reports({"aws", "sagemaker", "chip"}), reports({"aws", "football", "league"}, 1)
+    # the same company and no action named: only a shared theme could make it one event
+    assert not same_event(reports({"football", "league"}, 1), launch, OPTIONS)
+    topic = {"aws": 0.2}  # the company's name is in many open stories: a topic's mark
+
+    def weight(mark: str) -> float:
+        return topic.get(mark, 1.0)
+
+    assert not same_event(deal, launch, OPTIONS, weight)
+    follow_up = reports({"aws", "sagemaker"}, 1)  # shares the launch's own theme, in few stories
+    assert same_event(follow_up, launch, OPTIONS, weight)
+    assert not same_event(follow_up, launch, OPTIONS, lambda mark: 0.2)  # every mark a topic's
+
+
 def test_the_lens_lets_headlines_alike_only_in_the_beats_words_join() -> None:
     rollout = story(*ROLLOUT)
     marks = frozenset({"breathtaking", "campaigner", "criticised"})  # none shared with the story

@@ -42,8 +42,10 @@ capital. Numbers are never marks.
   ("agrees to restrict sales", "settlement curbs firm's database"), and the beat's words that they
   do share ("police", "London") are in many open stories, so the marks above miss them. The lens's
   tags of their titles and excerpts name the target and the kind of action. A newcomer (an item,
-  or the smaller of two clusters) that shares a main target or action with a story (carried by
-  at least `event_share` of the originals), differs in none of them (`tags_conflict`), names no
+  or the smaller of two clusters) that shares a main target with a story (carried by at least
+  `event_share` of the originals) whose main action is named (or, with none named, a theme mark
+  in few open stories: a company's name alone made blobs of Amazon's and Facebook's news),
+  differs in none of them (`tags_conflict`), names no
   other regulator, law or stage (a lawsuit filed, then settled: another event) and no step of
   enforcement where the story names none (a lawsuit after an expose: a new development) is the
   story's event by the tags (`same_event`): then a mean similarity of `event_similarity` to the
@@ -160,7 +162,8 @@ def supports_join(evidence: Evidence, item: Item, marks: frozenset[str], similar
     if telling >= options.telling_similarity and evidence.publishers != {item.publisher}:
         return True  # (one outlet's own template makes its articles alike: not evidence)
     if (options.use_tags and item.tags and similarity >= options.event_similarity
-            and evidence.publishers != {item.publisher} and same_event(item_tags(item.tags), evidence, options)):
+            and evidence.publishers != {item.publisher}
+            and same_event(item_evidence(item, marks), evidence, options, weight)):
         return True  # the lens names the same event: its topic's words count in full
     if similarity >= options.copy_similarity:
         return True  # the same text again, from any outlet: a copy (found as a duplicate on joining)
@@ -182,19 +185,23 @@ def main_tags(evidence: Evidence, kinds: Iterable[str], share: float) -> set[str
     return found
 
 
-def same_event(new: Evidence, old: Evidence, options: ClusterOptions) -> bool:
+def same_event(new: Evidence, old: Evidence, options: ClusterOptions, weight: Weight = None) -> bool:
     """The lens's evidence that a newcomer (an item, or the smaller of two clusters) reports the
-    event of an established story: they share a main target (a company, public body or regulator)
-    or a main kind of action, and nothing differs: no company, regulator, action or jurisdiction
-    of one side is missing from the other where both name one (`tags_conflict`), no other
-    authority or law, no other stage (both name actions and share none: a lawsuit filed, then
-    settled), and no step of enforcement (`STAGES`) where the story names none (a new
-    development: a lawsuit after an expose). A newcomer that names no action says less, not
-    something else. (Their time is checked by the caller: open stories only.)"""
+    event of an established story: they share a main target (a company, public body or regulator),
+    the story names a main kind of action (or, naming none, shares with the newcomer a theme mark
+    that is an event's, not a topic's: who is in the news is not what happened, and Amazon's many
+    stories are not one), and nothing differs: no company, regulator, action or jurisdiction of one
+    side is missing from the other where both name one (`tags_conflict`), no other authority or
+    law, no other stage (both name actions and share none: a lawsuit filed, then settled), and no
+    step of enforcement (`STAGES`) where the story names none (a new development: a lawsuit after
+    an expose). A newcomer that names no action says less, not something else. (Their time is
+    checked by the caller: open stories only.)"""
     if not new.size or not old.size or tags_conflict(new, old, options.tag_share):
         return False
     share = options.event_share
-    if not main_tags(new, TARGET_KINDS + ("action",), share) & main_tags(old, TARGET_KINDS + ("action",), share):
+    if not main_tags(old, ("action",), share) and not _event_theme(new, old, options, weight):
+        return False  # who is in the news, not what happened
+    if not main_tags(new, TARGET_KINDS, share) & main_tags(old, TARGET_KINDS, share):
         return False
     for kind in AUTHORITY_KINDS + ("action",):
         mine, theirs = main_tags(new, (kind,), options.tag_share), main_tags(old, (kind,), options.tag_share)
@@ -203,6 +210,14 @@ def same_event(new: Evidence, old: Evidence, options: ClusterOptions) -> bool:
         if kind == "action" and mine & STAGES and not theirs:
             return False  # a step of enforcement where the story names none: a new development
     return True
+
+
+def _event_theme(new: Evidence, old: Evidence, options: ClusterOptions, weight: Weight) -> bool:
+    """True when a mark that more than half the originals carry on both sides is an event's, not a
+    topic's (weight at least `event_theme_weight`: in few of the open stories)."""
+    return any(n > options.dominance * new.size and old.counts.get(mark, 0) > options.dominance * old.size
+               and (weight is None or weight(mark) >= options.event_theme_weight)
+               for mark, n in new.counts.items())
 
 
 def supports_merge(ea: Evidence, eb: Evidence, similarity: float, options: ClusterOptions,
@@ -219,7 +234,7 @@ def supports_merge(ea: Evidence, eb: Evidence, similarity: float, options: Clust
         return True  # (as for a join: one outlet's template is no evidence, its copies are)
     small, large = sorted((ea, eb), key=lambda e: e.size)
     if options.use_tags and similarity >= options.event_similarity and not one_outlet(ea, eb) and same_event(
-            small, large, options):
+            small, large, options, weight):
         return True  # (as for a join: the lens names the same event)
     needed = min(options.min_shared, options.evidence_share * available)
     return ea.shares_theme(eb, options.dominance) and linkage(ea, eb, options.own_outlet_weight, weight) >= needed
@@ -280,6 +295,13 @@ def tags_conflict(a: Evidence, b: Evidence, share: float = 0.0) -> bool:
         if main_a and main_b and not main_a & theirs.keys() and not main_b & mine.keys():
             return True
     return False
+
+
+def item_evidence(item: Item, marks: Iterable[str]) -> Evidence:
+    """An item's marks and tags as the evidence of a cluster of one."""
+    evidence = Evidence()
+    evidence.add(marks, item.tags, item.publisher)
+    return evidence
 
 
 def item_tags(tags: Iterable[str]) -> Evidence:
