@@ -336,6 +336,10 @@ def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None)
     changes.update({cid: "grew" for cid, n in after.items() if cid in before and n > (before[cid] or 0)})
     summary.new_stories = sum(1 for change in changes.values() if change == "created")
     summary.grown_stories = len(changes) - summary.new_stories
+    # stories that changed their mind (tracker/stories/split.py, merge.py), for the page to say so
+    changes.update({kept: "joined" for kept, _ in result.joined if kept in after})
+    changes.update({kept: "split" for kept, _ in result.split if kept in after})
+    changes.update({part: "split off" for _, part in result.split if part in after})
     with store.transaction(db):  # for "new since the last run"
         run_records.save_run_stories(db, summary.run_id, changes)
     logger.info("run=%d stage=cluster articles=%d stories=%d new=%d grown=%d", summary.run_id,

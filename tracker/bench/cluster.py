@@ -8,6 +8,11 @@ regulators, actions or jurisdictions differ, so the bench does too), and cluster
 for comparison, without them. The 20 largest stories of the whole set (with tags) are printed with
 three titles each: a topic blob shows at a glance.
 
+On the tracker's own beat: the beat-stories labels (`../shared/corpora/beat-stories/`, 461 of the
+same seeds' articles about privacy, surveillance and regulation, grouped by event), scored on the
+same clustering, with the 10 labelled stories spread over most stories found and the 10 stories
+found that mix most labels, with titles: where recall and precision are lost.
+
 Quality on general news: the UCI News Aggregator sample (`../shared/corpora/uci-news-sample/`), shuffled with a fixed
 seed and cut in two: the defaults of `ClusterOptions` were chosen on the *tune* half, the *held-out*
 half is reported beside it. Titles, publishers and URLs only, like imported headlines.
@@ -21,7 +26,9 @@ says what the sample's own times would score).
 
 Scale: N synthetic articles made by perturbing the sample's headlines (dropped, swapped and
 misspelt words, plus a code word per synthetic story so that copies of one UCI story are different
-stories), spread over a year; prints seconds, items per second and peak memory (max RSS).
+stories), spread over a year; prints seconds, items per second and peak memory (max RSS), then the
+clustering side of an incremental run: the last 1,000 articles arrive new, the state before them
+is rebuilt from the look-back window's stored assignments, and they are clustered from there.
 """
 
 from __future__ import annotations
@@ -35,13 +42,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from tracker.stories.cluster import DAY, ClusterOptions, Item, cluster_items
+from tracker.stories.cluster import (DAY, ClusterOptions, Clusterer, Item, cluster_items, lookback_seconds,
+                                     merge_roots)
 from tracker.config import PROJECT_ROOT
 from tracker.errors import TrackerError
 
 SHARED = PROJECT_ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"
 SEED_LABELS = SHARED / "corpora" / "seed-stories" / "labels.csv"
+BEAT_LABELS = SHARED / "corpora" / "beat-stories" / "labels.csv"
 
 UCI_CSV = SHARED / "corpora" / "uci-news-sample" / "uci-news-aggregator.first6367.csv"
 SPLIT_SEED = 20140310
@@ -124,22 +133,43 @@ def quality_report(options: ClusterOptions | None = None) -> dict[str, Scores]:
             "all": evaluate(rows, options)}
 
 
-# --- Seed stories ----------------------------------------------------------------------------------
+# --- Seed stories and beat stories ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LabelledSet:
+    """One label set's figures on the shared seeds, and where its stories went wrong."""
+
+    name: str
+    scores: Scores  # clustered with the lens's tags, as `tracker run` clusters
+    untagged: Scores  # the same articles clustered without them (`use_tags` off)
+    split: list[tuple[str, int, int, list[str]]]  # (label, articles, stories found, titles)
+    mixed: list[tuple[int, int, list[str], list[str]]]  # (articles, labels, labels, titles)
+
 
 @dataclass(frozen=True)
 class SeedStories:
-    """The seed-stories figures and the largest stories found on all shared seeds."""
+    """The figures of every label set on the shared seeds and the largest stories found there."""
 
-    scores: Scores  # clustered with the lens's tags, as `tracker run` clusters
-    untagged: Scores  # the same articles clustered without them (`use_tags` off)
+    sets: list[LabelledSet]
     articles: int
     largest: list[tuple[int, int, list[str]]]  # (articles, publishers, first three titles)
 
+    @property
+    def scores(self) -> Scores:
+        """The seed-stories figures (with tags)."""
+        return self.sets[0].scores
 
-def load_seed_set(seeds: Path = SEEDS, labels: Path = SEED_LABELS) -> tuple[list[Item], dict[int, str]]:
+    @property
+    def untagged(self) -> Scores:
+        """The seed-stories figures without tags."""
+        return self.sets[0].untagged
+
+
+def load_seed_set(seeds: Path = SEEDS, labels: Sequence[Path] = (SEED_LABELS,)
+                  ) -> tuple[list[Item], list[dict[int, str]]]:
     """All shared seeds as Items (through a scratch database, as `tracker seeds load` stores them,
-    tagged as `tracker run` tags them before clustering), and the story label of each labelled
-    article, matched by URL as `tracker` matches aliases."""
+    tagged as `tracker run` tags them before clustering), and for each label file the story label
+    of each labelled article, matched by URL as `tracker` matches aliases."""
     from tracker.store import open_db
     from tracker.store.articles import find_article_ids
     from tracker.lens.stage import tag_articles
@@ -147,25 +177,31 @@ def load_seed_set(seeds: Path = SEEDS, labels: Path = SEED_LABELS) -> tuple[list
     from tracker.stories.stage import load_items
     from tracker.urls import make_alias
 
-    if not seeds.is_dir() or not labels.exists():
-        raise TrackerError(f"{labels}: seed-stories labels or {seeds} not found")
+    missing = [str(path) for path in (seeds, *labels) if not path.exists()]
+    if missing:
+        raise TrackerError(f"{missing[0]}: story labels or shared seeds not found")
     db = open_db(":memory:")
     load_seeds(db, [str(seeds)])
     tag_articles(db)  # the shipped taxonomy, as in `tracker run`
-    truth: dict[int, str] = {}
-    with labels.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            found = find_article_ids(db, [make_alias(row["url"])])
-            if len(found) != 1:
-                raise TrackerError(f"{labels}: {row['url']} matches {len(found)} seed articles")
-            truth[found.pop()] = row["label"]
-    return load_items(db), truth
+    truths: list[dict[int, str]] = []
+    for path in labels:
+        truth: dict[int, str] = {}
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                found = find_article_ids(db, [make_alias(row["url"])])
+                if len(found) != 1:
+                    raise TrackerError(f"{path}: {row['url']} matches {len(found)} seed articles")
+                truth[found.pop()] = row["label"]
+        truths.append(truth)
+    return load_items(db), truths
 
 
-def seed_stories_report(options: ClusterOptions | None = None, top: int = 20) -> SeedStories:
-    """Cluster every shared seed, score the labelled ones (with the lens's tags and without), and
-    list the `top` largest stories found with the tags."""
-    items, truth = load_seed_set()
+def seed_stories_report(options: ClusterOptions | None = None, top: int = 20, worst: int = 10) -> SeedStories:
+    """Cluster every shared seed, score the seed-stories and beat-stories labels (with the lens's
+    tags and without), list the `worst` most split and most mixed labelled stories, and the `top`
+    largest stories found with the tags."""
+    label_sets = [("seed-stories", SEED_LABELS), ("beat-stories", BEAT_LABELS)]
+    items, truths = load_seed_set(labels=[path for _, path in label_sets])
     options = options or ClusterOptions()
     untagged = {a.item_id: a.leader for a in cluster_items(items, replace(options, use_tags=False))}
     leaders = {a.item_id: a.leader for a in cluster_items(items, options)}
@@ -176,8 +212,39 @@ def seed_stories_report(options: ClusterOptions | None = None, top: int = 20) ->
     largest = sorted(groups.values(), key=lambda g: (-len(g), min(i.id for i in g)))[:top]
     listed = [(len(g), len({i.publisher for i in g if i.publisher}),
                [i.title for i in sorted(g, key=lambda i: (i.time, i.id))[:3]]) for g in largest]
-    scores = score({i: leaders[i] for i in truth}, truth)
-    return SeedStories(scores, score({i: untagged[i] for i in truth}, truth), len(items), listed)
+    sets = []
+    for (name, _), truth in zip(label_sets, truths):
+        found = {i: leaders[i] for i in truth}
+        split_, mixed = worst_stories(found, truth, by_id, worst)
+        sets.append(LabelledSet(name, score(found, truth), score({i: untagged[i] for i in truth}, truth),
+                                split_, mixed))
+    return SeedStories(sets, len(items), listed)
+
+
+def worst_stories(found: Mapping[int, int], truth: Mapping[int, str], by_id: Mapping[int, Item],
+                  worst: int = 10) -> tuple[list[tuple[str, int, int, list[str]]],
+                                             list[tuple[int, int, list[str], list[str]]]]:
+    """The `worst` labelled stories spread over most found stories (label, articles, stories,
+    a title from each of the three largest parts), and the `worst` found stories holding most
+    labels (articles, labels, the labels by size, a title of each of the three largest)."""
+    parts: dict[str, Counter[int]] = defaultdict(Counter)
+    holds: dict[int, Counter[str]] = defaultdict(Counter)
+    first: dict[tuple[str, int], int] = {}
+    for item_id in sorted(truth, key=lambda i: (by_id[i].time, i)):
+        label, leader = truth[item_id], found[item_id]
+        parts[label][leader] += 1
+        holds[leader][label] += 1
+        first.setdefault((label, leader), item_id)
+
+    def title(label: str, leader: int) -> str:
+        return by_id[first[(label, leader)]].title
+
+    split_ = sorted(((label, sum(c.values()), len(c), [title(label, leader) for leader, _ in c.most_common(3)])
+                     for label, c in parts.items() if len(c) > 1), key=lambda s: (-s[2], -s[1], s[0]))
+    mixed = sorted(((sum(c.values()), len(c), [label for label, _ in c.most_common()],
+                     [title(label, leader) for label, _ in c.most_common(3)])
+                    for leader, c in holds.items() if len(c) > 1), key=lambda m: (-m[1], -m[0], m[2]))
+    return split_[:worst], mixed[:worst]
 
 
 # --- Scale ---------------------------------------------------------------------------------------
@@ -229,26 +296,51 @@ class ScaleResult:
     duplicates: int
     peak_rss_mb: float
     scores: Scores | None
+    incremental: int = 0  # new articles in the incremental case (0: not run)
+    seconds_incremental: float = 0.0
+    warmed: int = 0  # stored articles replayed to rebuild the state before them
 
 
-def scale_run(n: int, options: ClusterOptions | None = None, with_scores: bool = True) -> ScaleResult:
-    """Make N synthetic items, cluster them, and measure time and peak memory."""
+def scale_run(n: int, options: ClusterOptions | None = None, with_scores: bool = True,
+              incremental: int = 1000) -> ScaleResult:
+    """Make N synthetic items, cluster them, and measure time and peak memory; then the clustering
+    side of an incremental run: the last `incremental` items arrive new on a database holding the
+    others, so the state before them is rebuilt from the stored assignments of the look-back
+    window (`Clusterer.warm`, as tracker/stories/stage.py does) and they are clustered from there."""
+    options = options or ClusterOptions()
     started = time.perf_counter()
     pairs = list(synthetic_items(n))
-    items = [item for item, _ in pairs]
+    items = sorted((item for item, _ in pairs), key=lambda i: (i.time, i.id))
     truth = {item.id: story for item, story in pairs} if with_scores else {}
     del pairs
     made = time.perf_counter()
-    leaders: dict[int, int] = {}
-    duplicates = 0
-    for assignment in cluster_items(items, options):
-        leaders[assignment.item_id] = assignment.leader
-        duplicates += assignment.duplicate_of is not None
+    clusterer = Clusterer(options)
+    raw = [clusterer.add(item) for item in items]
+    root = merge_roots(clusterer.merges)
+    leaders = {a.item_id: root.get(a.leader, a.leader) for a in raw}
+    duplicates = sum(a.duplicate_of is not None for a in raw)
     done = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     scores = score(leaders, {k: str(v) for k, v in truth.items()}) if with_scores else None
-    return ScaleResult(n, made - started, done - made, len(set(leaders.values())), duplicates,
-                       peak, scores)
+    result = ScaleResult(n, made - started, done - made, len(set(leaders.values())), duplicates, peak, scores)
+    if not 0 < incremental < n:
+        return result
+    start = items[-incremental].time
+    before = merge_roots(m for m in clusterer.merges if m[2] < start)
+    since = start - lookback_seconds(options)
+    del clusterer
+    begun = time.perf_counter()
+    again = Clusterer(options)
+    warmed = 0
+    for item, a in zip(items, raw):
+        if item.time < since:
+            continue
+        if item.time < start:
+            again.warm(item, before.get(a.leader, a.leader), a.duplicate_of)
+            warmed += 1
+        else:
+            again.add(item)
+    return replace(result, incremental=incremental, seconds_incremental=time.perf_counter() - begun, warmed=warmed)
 
 
 def report_lines(scale: int = 0) -> list[str]:
@@ -260,19 +352,33 @@ def report_lines(scale: int = 0) -> list[str]:
                  f"{r.clusters} clusters, {r.duplicates} duplicates, peak RSS {r.peak_rss_mb:,.0f} MB"]
         if r.scores:
             lines.append(f"  against the synthetic stories: B-cubed F1 {r.scores.bcubed_f1:.3f}")
+        if r.incremental:
+            lines.append(f"  incremental: {r.incremental} new articles clustered in {r.seconds_incremental:.1f} s "
+                         f"after warming {r.warmed:,} stored ones of the look-back window (clustering only: "
+                         "reading and writing SQLite not counted)")
         return lines
     lines = [f"{'set':18} {'n':>5} {'found':>5} {'true':>4}  {'B3-P':>5} {'B3-R':>5} {'B3-F1':>5}  "
              f"{'pair-P':>6} {'pair-R':>6} {'pair-F1':>7}"]
     seeds = seed_stories_report()
-    lines.append(_score_line("seed-stories", seeds.scores))
-    lines.append(_score_line("  without tags", seeds.untagged))
+    for labelled in seeds.sets:
+        lines.append(_score_line(labelled.name, labelled.scores))
+        lines.append(_score_line("  without tags", labelled.untagged))
     for name, s in quality_report().items():
         lines.append(_score_line(f"UCI {name}", s))
-    lines += ["", "seed-stories: all shared seeds tagged by the lens (as `tracker run` does) and clustered "
-              f"from title, excerpt and URL slug; the {seeds.scores.n} labelled articles scored.",
+    lines += ["", "seed-stories, beat-stories: all shared seeds tagged by the lens (as `tracker run` does) and "
+              "clustered from title, excerpt and URL slug; the labelled articles scored.",
               "UCI sample: titles + publishers + URLs; random "
-              f"times within 36 h; split seed {SPLIT_SEED}; defaults chosen on the tune half.", "",
-              f"The {len(seeds.largest)} largest stories of all {seeds.articles} shared-seed articles:"]
+              f"times within 36 h; split seed {SPLIT_SEED}; defaults chosen on the tune half."]
+    beat = seeds.sets[-1]
+    lines += ["", f"The {len(beat.split)} most split {beat.name} (label: articles in stories found):"]
+    for label, size, parts, titles in beat.split:
+        lines.append(f"  {label}: {size} in {parts}")
+        lines += [f"       {title[:100]}" for title in titles]
+    lines += ["", f"The {len(beat.mixed)} most mixed stories found on {beat.name} (articles, labels):"]
+    for size, count, labels, titles in beat.mixed:
+        lines.append(f"  {size} articles, {count} labels: {', '.join(labels[:4])}{' ...' if count > 4 else ''}")
+        lines += [f"       {title[:100]}" for title in titles]
+    lines += ["", f"The {len(seeds.largest)} largest stories of all {seeds.articles} shared-seed articles:"]
     for rank, (size, publishers, titles) in enumerate(seeds.largest, 1):
         lines.append(f"{rank:3}. {size} articles, {publishers} publishers")
         lines += [f"       {title[:100]}" for title in titles]

@@ -86,6 +86,10 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"id": int, "kept_id": int, "merged_id": int, "reason": str, "at": str},
         "pk": "id",
     },
+    "cluster_splits": {  # a story split off another, which kept its id (tracker/stories/split.py)
+        "columns": {"id": int, "kept_id": int, "split_id": int, "at": str},
+        "pk": "id",
+    },
     "story_links": {  # clustering state: a raw cluster (by leader) that grew into an older one
         "columns": {"leader": int, "into_leader": int, "at": float},
         "pk": "leader",

@@ -76,6 +76,11 @@ def replace_links_since(db: Database, since: float, links: Sequence[tuple[int, i
     return named
 
 
+def drop_links_of(db: Database, leaders: Iterable[int]) -> None:
+    """Forget the links of these raw clusters (parts split off: their leader led a fragment once)."""
+    db.conn.executemany("DELETE FROM story_links WHERE leader = ?", [(leader,) for leader in leaders])
+
+
 def load_joined_leaders(db: Database) -> Iterator[tuple[int, int]]:
     """Pairs of raw clusters (by leader) that are one story: analysts' merges and the links."""
     for a, b in db.conn.execute(
@@ -131,6 +136,11 @@ def save_cluster_merge(db: Database, kept: int, merged: int, reason: str) -> Non
     db.conn.execute("UPDATE clusters SET merged_into = ?, updated_at = ? WHERE id = ?", [kept, now, merged])
     db.conn.execute("INSERT INTO cluster_merges (kept_id, merged_id, reason, at) VALUES (?, ?, ?, ?)",
                     [kept, merged, reason, now])
+
+
+def save_cluster_split(db: Database, kept: int, split: int) -> None:
+    """Record that story `split` was split off story `kept` (which kept its id: the larger part)."""
+    db.conn.execute("INSERT INTO cluster_splits (kept_id, split_id, at) VALUES (?, ?, ?)", [kept, split, now_iso()])
 
 
 def load_members(db: Database, cluster_id: int) -> list[tuple[Any, ...]]:

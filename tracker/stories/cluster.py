@@ -30,6 +30,13 @@ each its own module, in the order an item meets them:
   that began first survives and the merge is reported (`Clusterer.merges`), so stored results and
   stable ids follow it. An item refused by every candidate starts its own cluster and is not then
   merged into one of them (the merge test, laxer when one side has few marks, was a back door).
+* **Evidence of one event** (`evidence.py`, `same_event`): where the lens's tags show the item
+  (or a fragment) to report a story's event (same target or action, nothing that differs), a mean
+  similarity of `event_similarity`, counting every word in full, is enough to join or merge.
+* **Splits** (`split.py`): when an article naming a step of enforcement (a lawsuit, a fine) joins
+  a story that names none, and two or more such articles form a group of their own, they are
+  split off into a story of their own (`Clusterer.splits`, `Clusterer.moved`); the larger part
+  keeps the story.
 * **Duplicates** (here): inside the chosen cluster, the item's normalised text (title +
   excerpt/text lead) is compared with the cluster's last `dup_compare` originals by rapidfuzz
   `ratio`; at `dup_threshold` or above it is a duplicate of the closest one and does not move the
@@ -55,6 +62,7 @@ from rapidfuzz import fuzz, process
 from tracker.stories.evidence import Weight, supports_join
 from tracker.stories.index import OpenCluster, OpenClusters
 from tracker.stories.merge import merge_fragments, merge_roots
+from tracker.stories.split import split_part, staged_tags
 from tracker.stories.model import DAY, Assignment, ClusterOptions, Features, Item, dot
 from tracker.stories.terms import name_terms, normalise, own_names, script_of, tokenize, url_terms
 from tracker.stories.window import TermWindow
@@ -70,6 +78,8 @@ class Clusterer:
         self.options = options or ClusterOptions()
         self.pinned = frozenset(pinned)
         self.merges: list[tuple[int, int, float]] = []  # (absorbed leader, surviving leader, time)
+        self.splits: list[tuple[int, int, float]] = []  # (leader of the part split off, story's leader, time)
+        self.moved: dict[int, int] = {}  # item -> the leader of the part it was split off into
         self._window = TermWindow(self.options)
         self._open = OpenClusters(self.options)
         self._last_key: tuple[float, int] = (-math.inf, -1)
@@ -86,7 +96,31 @@ class Clusterer:
         others = [other.leader for _, other in ranked if other.leader != cluster.leader]
         merged = merge_fragments(self._open, cluster, others[: self.options.merge_candidates], self.options)
         self.merges.extend((gone, keep, item.time) for gone, keep in merged)
+        if self.options.use_tags and staged_tags(item.tags):
+            leader = cluster.leader
+            for gone, keep in merged:
+                leader = keep if gone == leader else leader
+            self._split(leader, item.time)
         return assignment
+
+    def _split(self, leader: int, now: float) -> None:
+        """Split off a second event the story took in, if its articles show one (split.py)."""
+        cluster = self._open.get(leader)
+        if cluster is None or cluster.pinned:
+            return
+        part = split_part(cluster.staged, cluster.leader, cluster.size, cluster.centroid, cluster.evidence,
+                          self.options)
+        if not part:
+            return
+        new = self._open.split_off(cluster, part)
+        # the part's first article may have led a fragment merged into the story: that link is undone
+        self.merges = [link for link in self.merges if link[0] != new.leader]
+        self.splits.append((new.leader, cluster.leader, now))
+        self.moved.update((entry.item.id, new.leader) for entry in part)
+
+    def open_cluster(self, leader: int) -> OpenCluster | None:
+        """The open cluster led by `leader`, if any (the object lives on after it closes)."""
+        return self._open.get(leader)
 
     def warm(self, item: Item, leader: int, duplicate_of: int | None) -> None:
         """Replay an item already assigned (to `leader`'s cluster, after the merges made before the
@@ -147,14 +181,15 @@ class Clusterer:
     def _choose(self, ranked: list[tuple[float, OpenCluster]], features: Features, item: Item) -> OpenCluster | None:
         """The most similar candidate that reaches the threshold and has evidence of one event."""
         weight = self._open.topic_weight()
+        options = self.options
         for similarity, cluster in ranked:
-            if similarity < self.options.threshold:
+            if similarity < options.threshold:
                 return None
             telling = self._event_similarity(similarity, cluster, features, weight)
-            if len(features.marks) < self.options.min_marks and telling < self.options.threshold:
+            if len(features.marks) < options.min_marks and telling < options.threshold:
                 continue  # too little text to judge, and alike only in a topic's words
             per_original = math.sqrt(cluster.norm2) / cluster.size  # cosine to the centroid -> mean to each original
-            if supports_join(cluster.evidence, item, features.marks, similarity * per_original, self.options,
+            if supports_join(cluster.evidence, item, features.marks, similarity * per_original, options,
                              weight, telling * per_original):
                 return cluster
         return None
@@ -206,7 +241,7 @@ class Clusterer:
         return normalise(f"{item.title} {item.body}")[: self.options.dup_chars]
 
 
-ALGORITHM_VERSION = 4  # bump when a change makes stored assignments stale
+ALGORITHM_VERSION = 5  # bump when a change makes stored assignments stale
 
 
 def fingerprint(options: ClusterOptions) -> str:
@@ -219,12 +254,13 @@ def fingerprint(options: ClusterOptions) -> str:
 def cluster_items(items: Iterable[Item], options: ClusterOptions | None = None,
                   pinned: Iterable[int] = ()) -> Iterator[Assignment]:
     """Cluster items from scratch (they are sorted by `(time, id)` first); each assignment names
-    the leader of the cluster its item ended up in, after every merge."""
+    the leader of the cluster its item ended up in, after every merge and split."""
     clusterer = Clusterer(options, pinned)
     assignments = [clusterer.add(item) for item in sorted(items, key=lambda i: (i.time, i.id))]
     root = merge_roots(clusterer.merges)
     for a in assignments:
-        yield Assignment(a.item_id, root.get(a.leader, a.leader), a.duplicate_of, a.similarity)
+        leader = clusterer.moved.get(a.item_id, a.leader)
+        yield Assignment(a.item_id, root.get(leader, leader), a.duplicate_of, a.similarity)
 
 
 def lookback_seconds(options: ClusterOptions) -> float:

@@ -38,6 +38,18 @@ capital. Numbers are never marks.
   different events, however alike their words: Clearview's UK fine and its US settlement. A side's
   tags here are those at least `tag_share` of its originals carry (and any tag of the other side
   may match them): one article's passing mention of Britain does not make a story about Britain.
+* **Who did what to whom: one event.** Headlines of one event differ more than their words show
+  ("agrees to restrict sales", "settlement curbs firm's database"), and the beat's words that they
+  do share ("police", "London") are in many open stories, so the marks above miss them. The lens's
+  tags of their titles and excerpts name the target and the kind of action. A newcomer (an item,
+  or the smaller of two clusters) that shares a main target with a story (carried by at least
+  `event_share` of the originals) whose main action is named (or, with none named, a theme mark
+  in few open stories: a company's name alone made blobs of Amazon's and Facebook's news),
+  differs in none of them (`tags_conflict`), names no
+  other regulator, law or stage (a lawsuit filed, then settled: another event) and no step of
+  enforcement where the story names none (a lawsuit after an expose: a new development) is the
+  story's event by the tags (`same_event`): then a mean similarity of `event_similarity` to the
+  originals, counting every word in full, is evidence enough. Time is the open window's (days).
 """
 
 from __future__ import annotations
@@ -49,6 +61,14 @@ from typing import Callable, Iterable
 from tracker.stories.model import ClusterOptions, Item
 
 TAG_KINDS = ("company", "regulator", "action", "jurisdiction")  # kinds that tell events apart
+TARGET_KINDS = ("company", "regulator")  # who an event is done by or to
+AUTHORITY_KINDS = ("regulator", "law")  # by whose authority: a different one is a different event
+KEPT_KINDS = TAG_KINDS + ("law",)  # the kinds a story's evidence counts
+# The stages of enforcement: a lawsuit filed, then settled or ruled on; an investigation, then a
+# fine or an order. (Bans, legislation, deployments are not among them: a headline that *calls for*
+# a ban or a law is tagged with it too, and a call is commentary on an event, not a new one.)
+STAGES = frozenset({"action:lawsuit", "action:settlement", "action:ruling", "action:fine",
+                    "action:intended-fine", "action:order", "action:investigation"})
 
 
 @dataclass
@@ -61,11 +81,13 @@ class Evidence:
     tags: dict[str, Counter[str]] = field(default_factory=dict)  # kind -> tag -> originals carrying it
     publishers: set[str] = field(default_factory=set)
     by_publisher: dict[str, Counter[str]] = field(default_factory=dict)  # outlet -> its marks' counts
+    outlets: Counter[str] = field(default_factory=Counter)  # outlet -> its originals (for `remove`)
 
     def add(self, marks: Iterable[str], tags: Iterable[str], publisher: str = "") -> None:
         """Count one more original."""
         marks = set(marks)
         self.publishers.add(publisher)
+        self.outlets[publisher] += 1
         self.by_publisher.setdefault(publisher, Counter()).update(marks)
         self.size += 1
         self.total += len(marks)
@@ -79,10 +101,33 @@ class Evidence:
         self.total += other.total
         self.counts.update(other.counts)
         self.publishers |= other.publishers
+        self.outlets.update(other.outlets)
         for publisher, counts in other.by_publisher.items():
             self.by_publisher.setdefault(publisher, Counter()).update(counts)
         for kind, counts in other.tags.items():
             self.tags.setdefault(kind, Counter()).update(counts)
+
+    def remove(self, marks: Iterable[str], tags: Iterable[str], publisher: str = "") -> None:
+        """Take back one original counted by `add` (a part split off: tracker/stories/split.py)."""
+        marks = set(marks)
+        self.size -= 1
+        self.total -= len(marks)
+        self.counts.subtract(marks)
+        self.by_publisher.setdefault(publisher, Counter()).subtract(marks)
+        self.outlets[publisher] -= 1
+        if self.outlets[publisher] <= 0:
+            self.publishers.discard(publisher)
+        for kind, values in tags_by_kind(tags).items():
+            self.tags.setdefault(kind, Counter()).subtract(values)
+        for counter in (self.counts, self.by_publisher[publisher], self.outlets, *self.tags.values()):
+            for key in [key for key, n in counter.items() if n <= 0]:
+                del counter[key]
+
+    def copy(self) -> Evidence:
+        """An independent copy."""
+        other = Evidence()
+        other.fold(self)
+        return other
 
     def marks_per_original(self) -> float:
         """How many marks an original carries, on average."""
@@ -116,6 +161,10 @@ def supports_join(evidence: Evidence, item: Item, marks: frozenset[str], similar
     telling = similarity if telling is None else telling
     if telling >= options.telling_similarity and evidence.publishers != {item.publisher}:
         return True  # (one outlet's own template makes its articles alike: not evidence)
+    if (options.use_tags and item.tags and similarity >= options.event_similarity
+            and evidence.publishers != {item.publisher}
+            and same_event(item_evidence(item, marks), evidence, options, weight)):
+        return True  # the lens names the same event: its topic's words count in full
     if similarity >= options.copy_similarity:
         return True  # the same text again, from any outlet: a copy (found as a duplicate on joining)
     available = min(len(marks), evidence.marks_per_original())
@@ -124,6 +173,51 @@ def supports_join(evidence: Evidence, item: Item, marks: frozenset[str], similar
         return True
     needed = min(options.min_shared, options.evidence_share * available)
     return evidence.dominant(marks, options.dominance) and shared >= needed
+
+
+def main_tags(evidence: Evidence, kinds: Iterable[str], share: float) -> set[str]:
+    """The tags of `kinds` that at least `share` of the originals carry ("kind:tag" strings)."""
+    found: set[str] = set()
+    for kind in kinds:
+        for tag, n in evidence.tags.get(kind, Counter()).items():
+            if n >= share * evidence.size:
+                found.add(f"{kind}:{tag}")
+    return found
+
+
+def same_event(new: Evidence, old: Evidence, options: ClusterOptions, weight: Weight = None) -> bool:
+    """The lens's evidence that a newcomer (an item, or the smaller of two clusters) reports the
+    event of an established story: they share a main target (a company, public body or regulator),
+    the story names a main kind of action (or, naming none, shares with the newcomer a theme mark
+    that is an event's, not a topic's: who is in the news is not what happened, and Amazon's many
+    stories are not one), and nothing differs: no company, regulator, action or jurisdiction of one
+    side is missing from the other where both name one (`tags_conflict`), no other authority or
+    law, no other stage (both name actions and share none: a lawsuit filed, then settled), and no
+    step of enforcement (`STAGES`) where the story names none (a new development: a lawsuit after
+    an expose). A newcomer that names no action says less, not something else. (Their time is
+    checked by the caller: open stories only.)"""
+    if not new.size or not old.size or tags_conflict(new, old, options.tag_share):
+        return False
+    share = options.event_share
+    if not main_tags(old, ("action",), share) and not _event_theme(new, old, options, weight):
+        return False  # who is in the news, not what happened
+    if not main_tags(new, TARGET_KINDS, share) & main_tags(old, TARGET_KINDS, share):
+        return False
+    for kind in AUTHORITY_KINDS + ("action",):
+        mine, theirs = main_tags(new, (kind,), options.tag_share), main_tags(old, (kind,), options.tag_share)
+        if mine and theirs and not mine & theirs:
+            return False  # another regulator, law or stage: another event
+        if kind == "action" and mine & STAGES and not theirs:
+            return False  # a step of enforcement where the story names none: a new development
+    return True
+
+
+def _event_theme(new: Evidence, old: Evidence, options: ClusterOptions, weight: Weight) -> bool:
+    """True when a mark that more than half the originals carry on both sides is an event's, not a
+    topic's (weight at least `event_theme_weight`: in few of the open stories)."""
+    return any(n > options.dominance * new.size and old.counts.get(mark, 0) > options.dominance * old.size
+               and (weight is None or weight(mark) >= options.event_theme_weight)
+               for mark, n in new.counts.items())
 
 
 def supports_merge(ea: Evidence, eb: Evidence, similarity: float, options: ClusterOptions,
@@ -138,6 +232,10 @@ def supports_merge(ea: Evidence, eb: Evidence, similarity: float, options: Clust
         return True
     if similarity >= options.telling_similarity and not one_outlet(ea, eb) or similarity >= options.copy_similarity:
         return True  # (as for a join: one outlet's template is no evidence, its copies are)
+    small, large = sorted((ea, eb), key=lambda e: e.size)
+    if options.use_tags and similarity >= options.event_similarity and not one_outlet(ea, eb) and same_event(
+            small, large, options, weight):
+        return True  # (as for a join: the lens names the same event)
     needed = min(options.min_shared, options.evidence_share * available)
     return ea.shares_theme(eb, options.dominance) and linkage(ea, eb, options.own_outlet_weight, weight) >= needed
 
@@ -199,6 +297,13 @@ def tags_conflict(a: Evidence, b: Evidence, share: float = 0.0) -> bool:
     return False
 
 
+def item_evidence(item: Item, marks: Iterable[str]) -> Evidence:
+    """An item's marks and tags as the evidence of a cluster of one."""
+    evidence = Evidence()
+    evidence.add(marks, item.tags, item.publisher)
+    return evidence
+
+
 def item_tags(tags: Iterable[str]) -> Evidence:
     """An item's tags as the evidence of a cluster of one (no marks)."""
     evidence = Evidence()
@@ -207,11 +312,11 @@ def item_tags(tags: Iterable[str]) -> Evidence:
 
 
 def tags_by_kind(tags: Iterable[str]) -> dict[str, set[str]]:
-    """{"company:acme", "action:fine", "law:gdpr"} -> {"company": {"acme"}, "action": {"fine"}}
-    (only the kinds that tell events apart)."""
+    """{"company:acme", "action:fine", "technology:drones"} -> {"company": {"acme"}, "action": {"fine"}}
+    (only the kinds that tell events apart: `KEPT_KINDS`)."""
     grouped: dict[str, set[str]] = {}
     for text in tags:
         kind, _, tag = text.partition(":")
-        if tag and kind in TAG_KINDS:
+        if tag and kind in KEPT_KINDS:
             grouped.setdefault(kind, set()).add(tag)
     return grouped

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from tracker.stories.evidence import Evidence, Weight
 from tracker.stories.model import DAY, ClusterOptions, Features, Item
+from tracker.stories.split import Staged, staged_tags
 
 
 @dataclass
@@ -34,6 +35,7 @@ class OpenCluster:
     norm2: float = 0.0  # the centroid's squared length
     originals: list[tuple[int, str]] = field(default_factory=list)
     evidence: Evidence = field(default_factory=Evidence)
+    staged: list[Staged] = field(default_factory=list)  # originals naming a step of enforcement (split.py)
 
 
 class OpenClusters:
@@ -97,6 +99,8 @@ class OpenClusters:
         cluster.originals.append((item.id, text))
         cluster.size += 1
         cluster.evidence.add(features.marks, item.tags, item.publisher)
+        if staged_tags(item.tags):
+            cluster.staged.append(Staged(item, features, text))
         centroid = cluster.centroid
         for term, value in features.vector.items():
             old = centroid.get(term, 0.0)
@@ -120,7 +124,36 @@ class OpenClusters:
         keep.norm2 = sum(value * value for value in centroid.values())
         keep.first, keep.last = min(keep.first, gone.first), max(keep.last, gone.last)
         keep.originals.extend(gone.originals)
+        keep.staged.extend(gone.staged)
         keep.evidence.fold(gone.evidence)
+
+    def split_off(self, cluster: OpenCluster, part: list[Staged]) -> OpenCluster:
+        """Move the originals of `part` out of `cluster` into a new cluster led by the first of
+        them (tracker/stories/split.py)."""
+        part = sorted(part, key=lambda entry: (entry.item.time, entry.item.id))
+        gone = {entry.item.id for entry in part}
+        centroid = cluster.centroid
+        for entry in part:
+            for term, value in entry.features.vector.items():
+                left = centroid.get(term, 0.0) - value
+                if left > 1e-9:
+                    centroid[term] = left
+                else:  # (the term was this part's alone)
+                    centroid.pop(term, None)
+                    leaders = self._postings.get(term)
+                    if leaders is not None:
+                        leaders.discard(cluster.leader)
+            cluster.evidence.remove(entry.features.marks, entry.item.tags, entry.item.publisher)
+            cluster.size -= 1
+        cluster.norm2 = sum(value * value for value in centroid.values())
+        cluster.originals = [original for original in cluster.originals if original[0] not in gone]
+        cluster.staged = [entry for entry in cluster.staged if entry.item.id not in gone]
+        first = part[0].item
+        new = OpenCluster(first.id, cluster.script, cluster.language, first.time, part[-1].item.time)
+        self._clusters[new.leader] = new
+        for entry in part:
+            self.absorb(new, entry.item, entry.features, entry.text)
+        return new
 
     def sweep(self, now: float) -> None:
         """At most once an hour, forget clusters that can take no more items (only saves memory:

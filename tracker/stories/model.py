@@ -58,6 +58,11 @@ class ClusterOptions:
     copy_similarity: float = 0.9  # so alike it is the same text: evidence even within one outlet
     use_tags: bool = True  # differing companies, regulators, actions, jurisdictions keep apart
     tag_share: float = 0.25  # ...counting a side's tags that at least this share of its articles carry
+    event_share: float = 0.5  # a side's main target: a company or regulator most of its originals name
+    event_similarity: float = 0.22  # with the lens naming one event, this alike in words on average is enough
+    event_theme_weight: float = 1.0  # a story naming no action: a shared theme that is no topic's mark
+    split_min: int = 2  # a part split off a story holds this many originals at least (tracker/stories/split.py)
+    split_cohesion: float = 1.5  # ...and its articles are this many times more alike each other than the rest
     topic_share: float = 0.01  # a mark in more of the open stories than this is a topic's: weighs less
 
 

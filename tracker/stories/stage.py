@@ -30,7 +30,7 @@ import json
 import logging
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
@@ -60,6 +60,8 @@ class ClusterSummary:
     new_clusters: int = 0
     merged: int = 0
     duplicates: int = 0
+    joined: list[tuple[int, int]] = field(default_factory=list)  # (story kept, story joined into it)
+    split: list[tuple[int, int]] = field(default_factory=list)  # (story kept, story split off it)
 
 
 @dataclass
@@ -140,9 +142,10 @@ def cluster_articles(db: store.Database, options: ClusterOptions | None = None, 
         summary.clusters = stored.count_live_clusters(db)
         return summary
     with store.transaction(db):
-        assignments, rows, links = _replay(db, options, start)
+        assignments, rows, links, moved = _replay(db, options, start)
         summary.replayed = len(assignments)
         _save_assignments(db, assignments, rows)
+        stored.drop_links_of(db, set(moved.values()))  # a part split off no longer follows its old link
         touched = {a.leader for a in assignments} | _save_links(db, links, start)
         _assign_ids(db, touched, summary)
         stored.save_fingerprint(db, made_with)
@@ -152,9 +155,11 @@ def cluster_articles(db: store.Database, options: ClusterOptions | None = None, 
 
 
 def _replay(db: store.Database, options: ClusterOptions, start: float
-            ) -> tuple[list[Assignment], dict[int, _Row], list[tuple[int, int, float]]]:
+            ) -> tuple[list[Assignment], dict[int, _Row], list[tuple[int, int, float]], dict[int, int]]:
     """Rebuild the state just before `start` from stored assignments and links, then cluster from
-    there: the new assignments, the rows read, and the links (merges) made from `start` on."""
+    there: the new assignments (an article split off later names the part's leader; one stored
+    before `start` that was split off is assigned anew), the rows read, the links (merges) made
+    from `start` on, and the articles moved by splits (-> the leader of their part)."""
     clusterer = Clusterer(options, stored.load_pinned(db))
     root = merge_roots(stored.load_links_before(db, _sql_time(start)))
     since = start - lookback_seconds(options) if math.isfinite(start) else -math.inf
@@ -170,7 +175,12 @@ def _replay(db: store.Database, options: ClusterOptions, start: float
             clusterer.warm(row.item, root.get(row.leader, row.leader), row.duplicate_of)
         else:
             assignments.append(clusterer.add(row.item))
-    return assignments, rows, clusterer.merges
+    moved = clusterer.moved
+    replayed = {a.item_id for a in assignments}
+    assignments = [replace(a, leader=moved.get(a.item_id, a.leader)) for a in assignments]
+    assignments += [Assignment(item_id, leader, None, None) for item_id, leader in moved.items()
+                    if item_id not in replayed]  # (originals stored before `start`, split off since)
+    return assignments, rows, clusterer.merges, moved
 
 
 def _save_links(db: store.Database, links: list[tuple[int, int, float]], start: float) -> set[int]:
@@ -237,6 +247,11 @@ def _assign_ids(db: store.Database, touched: set[int], summary: ClusterSummary) 
     for old, index in owner.items():
         if old != ids[index]:
             _record_merge(db, ids[index], old, summary)
+    for old, spread in counts.items():  # a group with a new id holding articles of an old story: split off
+        for index in spread:
+            if index != owner[old] and ids[index] not in owner and ids[index] != ids[owner[old]]:
+                stored.save_cluster_split(db, ids[owner[old]], ids[index])
+                summary.split.append((ids[owner[old]], ids[index]))
     for cluster_id in set(ids) | set(owner):
         _refresh_cluster(db, cluster_id)
 
@@ -272,6 +287,7 @@ def _record_merge(db: store.Database, kept: int, merged: int, summary: ClusterSu
                   reason: str = "grew together") -> None:
     stored.save_cluster_merge(db, kept, merged, reason)
     summary.merged += 1
+    summary.joined.append((kept, merged))
 
 
 def _refresh_cluster(db: store.Database, cluster_id: int) -> None:
