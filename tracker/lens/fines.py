@@ -214,19 +214,40 @@ def _tie(tagged: Tagged, kind: str, start: int, end: int, at: int) -> tuple[str 
     Analytica ..."; "the ICO fined Clearview AI £7.5m"); one after it counts only before a comma."""
     near = [m for m in tagged.matches if m.kind == kind and start <= m.start < end]
     if kind == "company":
+        near = [m for m in near if not _attributive(tagged.text, m)]
         before = [m for m in near if m.start < at]
         # after the amount only within its phrase: "une amende de 50 millions d'euros à Google",
         # not "... $126 million in fines, Google CEO Sundar Pichai calls for ..."
         near = before or [m for m in near if m.start > at and "," not in tagged.text[at:m.start]]
     if near:
         return min(near, key=lambda m: abs(m.start - at)).tag, True
-    whole = [m for m in tagged.matches if m.kind == kind]
+    whole = [m for m in tagged.matches if m.kind == kind and not (kind == "company" and _attributive(tagged.text, m))]
     if len({m.tag for m in whole}) != 1:
         return None, False
     sentence_start, sentence_end = tagged.sentence_bounds(at)
     if all(sentence_start <= m.start < sentence_end and not start <= m.start < end for m in whole):
         return None, False  # named only in the other clause of this sentence: another story's party
     return whole[0].tag, False
+
+
+# A company's name before one of these nouns names a thing, not a party: "ordered to delete
+# billions of Facebook photos and fined £7.5m" is not Facebook's fine.
+_THING_AFTER = re.compile(r"\s+(?:user|users|photos?|images?|pictures?|videos?|data|accounts?|posts?|"
+                          r"pages?|profiles?|ads|messages?|content|platform|feeds?|groups?|searches)\b",
+                          re.IGNORECASE)
+
+
+# ... or after these, a party of another role: "a company used by the Metropolitan Police".
+_OTHER_ROLE_BEFORE = re.compile(r"(?:used by|deployed by|employed by|sold to|supplied to|customers? such as|"
+                                r"clients? such as|customers? including|clients? including)\s+(?:the\s+)?$",
+                                re.IGNORECASE)
+
+
+def _attributive(text: str, match: Match) -> bool:
+    """Whether a company match names a thing ("Facebook photos") or a party in another role
+    ("used by the Metropolitan Police") rather than one who pays."""
+    return bool(_THING_AFTER.match(text, match.end)
+                or _OTHER_ROLE_BEFORE.search(text, max(0, match.start - 40), match.start))
 
 
 def _day(published: str | None) -> date | None:

@@ -1,5 +1,6 @@
 """`tracker tag`: the lens stage. Tags articles with the taxonomy, finds fines, scores relevance,
-and stores them (`article_tags`, `fines`, `articles.relevance`, `articles.tagged_at`).
+and stores them (`article_tags`, `fines`, `articles.relevance`, `articles.tagged_at`); then brings
+the enforcement record (`decisions`, tracker/lens/record.py) up to date with the fines.
 
 Incremental: an article is looked at again when it changed since it was last looked at (its
 `updated_at`, set whenever its title, excerpt or text changes, is later than `tag_checked_at`, or
@@ -32,6 +33,7 @@ from tracker.dates import now_iso
 from tracker.store import lens as stored
 from tracker.lens.fines import FineFinder, as_row
 from tracker.lens.matcher import Matcher
+from tracker.lens.record import update_record
 from tracker.lens.relevance import score
 from tracker.lens.taxonomy import Taxonomy, load_taxonomy
 
@@ -50,6 +52,8 @@ class TagSummary:
     changed: int = 0  # articles whose tags or relevance changed (tagged_at moved)
     tags: int = 0  # tag rows written
     fines: int = 0  # fine rows written
+    decisions: int = 0  # rows of the enforcement record after the run
+    record_rebuilt: bool = False  # whether the record was rebuilt (its mentions or corrections changed)
     rebuilt: bool = False
     fingerprint: str = ""
 
@@ -145,6 +149,8 @@ def tag_articles(db: store.Database, taxonomy_path: str | Path | None = None, *,
     with store.transaction(db):
         stored.drop_orphans(db)
         stored.save_fingerprint(db, taxonomy.fingerprint)
+    record = update_record(db, taxonomy, tagger.fines, force=rebuild)
+    summary.decisions, summary.record_rebuilt = record.decisions, record.rebuilt
     logger.info("tagged: %d looked at, %d retagged, %d changed, %d tags, %d fines", summary.articles,
                 summary.retagged, summary.changed, summary.tags, summary.fines)
     return summary

@@ -130,6 +130,29 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": "id",
         "not_null": ["article_id", "amount", "currency"],
     },
+    # The enforcement record (tracker/lens/record.py): one row per decision or stage of a case,
+    # reconciled from `fines`; its reports (which article gave which amount, and the sentence); and
+    # the analysts' corrections, which name reports by (article, amount, currency).
+    "decisions": {
+        "columns": {"id": int, "case_id": int, "stage": int, "kind": str, "authority": str,
+                    "authority_label": str, "target": str, "target_label": str, "jurisdiction": str,
+                    "jurisdiction_label": str, "laws": str, "law_labels": str, "amount": float,
+                    "currency": str, "amount_eur": float, "decided": str, "reports": int,
+                    "articles": int, "counted": int, "corrected": int},
+        "pk": "id",
+        "not_null": ["kind", "amount", "currency"],
+    },
+    "decision_reports": {
+        "columns": {"decision_id": int, "article_id": int, "amount": float, "currency": str,
+                    "amount_eur": float, "kind": str, "evidence": str},
+        "pk": ("article_id", "amount", "currency"),
+        "not_null": ["decision_id"],
+    },
+    "decision_corrections": {
+        "columns": {"id": int, "action": str, "article_id": int, "amount": float, "currency": str,
+                    "other": str, "keys": str, "fields": str, "at": str},
+        "pk": "id",
+    },
     "lens": {  # how the stored tags were made (taxonomy fingerprint): a change means retag all
         "columns": {"key": str, "value": str},
         "pk": "key",
@@ -163,6 +186,11 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("article_tags", ("tag", "article_id"), False),  # a tag's articles (facets, canned queries)
     ("article_tags", ("kind", "tag"), False),
     ("fines", ("article_id",), False),
+    ("decision_reports", ("decision_id",), False),
+    ("decisions", ("case_id", "stage"), False),
+    ("decisions", ("target", "decided"), False),  # a company's record in date order
+    ("decisions", ("authority", "decided"), False),  # an authority's record
+    ("decisions", ("decided", "id"), False),
     ("articles", ("relevance",), False),
     # Covers the `stories` view in its order: Datasette counts it and pages through it by offset,
     # which on SQLite 3.40 reads every row of the ordered view (1 s at 280,000 stories, 0.15 s so).
