@@ -210,3 +210,55 @@ def test_datasette_pages_count_decisions(record_db: Path, tmp_path: Path) -> Non
         assert status == 200 and "/record/decision?id=2" in html  # case_id links to the case
         status, _ = get(base, "/-/dashboards/enforcement")
         assert status == 200
+
+
+# --- The fine finder on sentences of the kinds real coverage has (written here) ---------------
+
+@pytest.fixture(scope="module")
+def shipped() -> Any:
+    from tracker.lens.fines import FineFinder
+    from tracker.lens.matcher import Matcher
+    from tracker.lens.taxonomy import load_taxonomy
+
+    return Matcher(load_taxonomy()), FineFinder()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Australia's Federal Court ordered the company to pay $5.8 million in penalties for breaching privacy law.",
+     [(5_800_000, "AUD", "fine")]),
+    ("The US regulator fined the firm $5.8 million over the breach.", [(5_800_000, "USD", "fine")]),
+    ("Brazil's data protection authority fined the telecom R$ 14,4 mil for the breach.", [(14_400, "BRL", "fine")]),
+    ("Norway's data protection authority intends to fine the app maker 100 000 000 kr over data sharing.",
+     [(100_000_000, "NOK", "intended fine")]),
+    ("The company was fined 500 000 kr for the breach.", []),  # which crown: no Nordic country named
+    ("The company was fined $5 mil for the breach.", [(5_000_000, "USD", "fine")]),
+    ("The Spanish regulator imposed a fine of 35.258.707,95 € on the bank.", [(35_258_707.95, "EUR", "fine")]),
+    ("Analysts expect a fine of $3-5 billion for the company.", [(5_000_000_000, "USD", "estimate")]),
+    ("The regulator proposed a $23m fine for the app maker.", [(23_000_000, "USD", "intended fine")]),
+    ("The state asks the court to fine the company $25,000 for each violation.", []),
+    ("The watchdog can impose a penalty of €50,000 a day until the app complies.", []),
+])
+def test_amounts_in_real_kinds_of_sentences(shipped: Any, text: str, expected: list[tuple[float, str, str]]) -> None:
+    matcher, finder = shipped
+    assert [(f.amount, f.currency, f.kind) for f in finder.find(matcher.tag(text), "2023-05-01")] == expected
+
+
+@pytest.mark.parametrize("text, company", [
+    ("A face search firm used by the Metropolitan Police has been fined £7.5m after breaking data law.", None),
+    ("The firm was ordered to delete millions of Facebook photos and fined £7.5m.", None),
+    ("Clearview AI was fined £7.5m; Facebook settled its own suit earlier.", "clearview-ai"),
+])
+def test_a_company_named_as_a_thing_or_in_another_role_does_not_pay(shipped: Any, text: str, company: str | None) -> None:
+    matcher, finder = shipped
+    [fine] = finder.find(matcher.tag(text), "2022-05-23")
+    assert fine.company == company
+
+
+@pytest.mark.parametrize("text, law", [
+    ("Facebook settled a suit under Illinois's biometric privacy law.", "bipa"),
+    ("The suit says the app broke Illinois' facial recognition laws.", "bipa"),
+    ("Lawmakers debated the EU's proposed rules on artificial intelligence.", "eu-ai-act"),
+])
+def test_laws_named_by_description(shipped: Any, text: str, law: str) -> None:
+    matcher, _ = shipped
+    assert law in matcher.tag(text).tags

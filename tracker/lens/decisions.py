@@ -10,8 +10,8 @@ become *decisions*, one per decision or stage of a case:
   conversion); mentions naming different authorities are different decisions (the CNIL's and
   Greece's €20m fines of Clearview AI), and one naming none joins the decision of that amount
   nearest in time. A mention with an authority but no target joins that authority's decision of
-  the same amount, else makes one of its own. Totals ("fines top $126M") and mentions naming
-  neither authority nor target (passing mentions) make no decision.
+  the same amount, else makes one of its own. Totals ("fines top $126M"), estimates ("$3-5
+  billion") and mentions naming neither authority nor target (passing mentions) make no decision.
 - A decision's amount is the authority's own: reported in the currency of its jurisdiction where
   any report gives it, the most precise figure (£7,552,800 over £7.5m), the most reported among
   equally precise ones; its EUR value is taken at the decision date (its earliest report).
@@ -27,6 +27,7 @@ become *decisions*, one per decision or stage of a case:
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +38,7 @@ CASE_RATIO = 0.5  # stages of one case with no authority named: amounts within a
 CASE_DAYS = 366
 PRECISE_DIGITS = 4  # "£7,552,800" (5 significant digits) and "£7,552,880" are equally precise
 KIND_ORDER = ("intended fine", "settlement", "damages", "fine")  # vote ties go to the first
+NOT_DECISIONS = frozenset({"total", "estimate"})  # many penalties added up; a range someone expects
 FAMILY = {"fine": "fine", "intended fine": "fine", "settlement": "settlement", "damages": "settlement"}
 KIND_LABELS = {"fine": "Fine", "intended fine": "Intended fine", "settlement": "Settlement",
                "damages": "Damages or verdict"}
@@ -123,7 +125,7 @@ class Decision:
 def reconcile(mentions: Iterable[Mention], names: Names, to_eur: ToEur,
               corrections: Sequence[Correction] = ()) -> list[Decision]:
     """Decisions from mentions (see the module docstring), corrections applied, not yet numbered."""
-    usable = [m for m in mentions if m.kind != "total" and (m.company or m.regulator)]
+    usable = [m for m in mentions if m.kind not in NOT_DECISIONS and (m.company or m.regulator)]
     by_target: dict[str, list[Mention]] = {}
     for mention in usable:
         if mention.company:
@@ -177,32 +179,56 @@ def _by_authority(runs: list[list[Mention]]) -> list[list[Mention]]:
         if not named:
             groups.append(run)
             continue
+        candidates = list(named.values())
+        days = [sorted(_ordinal(m.published) for m in g) for g in candidates]
         for mention in run:
             if not mention.regulator:
-                _nearest(list(named.values()), mention).append(mention)
-        groups += named.values()
+                candidates[_nearest(days, mention)].append(mention)
+        groups += candidates
     return groups
 
 
-def _nearest(groups: list[list[Mention]], mention: Mention) -> list[Mention]:
+def _nearest(days: list[list[int]], mention: Mention) -> int:
+    """Index of the group (given by its mentions' sorted day numbers) with a mention nearest in time."""
     at = _ordinal(mention.published)
-    return min(groups, key=lambda g: min(abs(_ordinal(m.published) - at) for m in g))
+    return min(range(len(days)), key=lambda i: (_distance(days[i], at), i))
+
+
+def _distance(days: list[int], at: int) -> int:
+    i = bisect.bisect_left(days, at)
+    return min(abs(days[j] - at) for j in (i - 1, i) if 0 <= j < len(days))
 
 
 def _attach_untargeted(mentions: list[Mention], groups: list[list[Mention]]) -> list[list[Mention]]:
     """Mentions with an authority but no target join that authority's decision of their amount
     (nearest in time), else group among themselves by authority and amount."""
     alone: dict[str, list[Mention]] = {}
+    cache: dict[int, list[int]] = {}  # a group's report days, as its targeted reports give them
+    by_authority: dict[str | None, list[tuple[float, list[Mention]]]] = {}
+    for group in groups:
+        by_authority.setdefault(_authority(group), []).append((_eur(group[0]), group))
+    for listed in by_authority.values():
+        listed.sort(key=lambda pair: pair[0])
     for mention in mentions:
         assert mention.regulator
-        fits = [g for g in groups if _authority(g) == mention.regulator and alike(g[0], mention)]
+        listed = by_authority.get(mention.regulator, [])
+        low = bisect.bisect_left(listed, _eur(mention) * SAME_AMOUNT * SAME_AMOUNT, key=lambda pair: pair[0])
+        high = bisect.bisect_right(listed, _eur(mention) / SAME_AMOUNT / SAME_AMOUNT, key=lambda pair: pair[0])
+        fits = [g for _, g in listed[low:high] if alike(g[0], mention)]
         if fits:
-            _nearest(fits, mention).append(mention)
+            days = [_days(g, cache) for g in fits] if len(fits) > 1 else [[0]]
+            fits[_nearest(days, mention)].append(mention)
         else:
             alone.setdefault(mention.regulator, []).append(mention)
     for authority_mentions in alone.values():
         groups += _by_amount(authority_mentions)
     return groups
+
+
+def _days(group: list[Mention], cache: dict[int, list[int]]) -> list[int]:
+    if id(group) not in cache:
+        cache[id(group)] = sorted(_ordinal(m.published) for m in group)
+    return cache[id(group)]
 
 
 def _authority(group: list[Mention]) -> str | None:

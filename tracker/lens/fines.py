@@ -5,11 +5,15 @@ series ends 2026-10-30, so later or missing dates take the nearest known rate).
 
 An amount counts only when its sentence speaks of a penalty or payment (fined, penalty, settle,
 pay, damages, amende, Bußgeld, multa...): "raises $3 million" in a funding story is not a fine.
-Legal maxima ("fines of up to €20 million") and sums described as revenue, turnover, funding or a
-valuation are left out. Scale words (m, mn, bn, million, Mio., Mrd., milliards...) are applied here.
+Legal maxima ("fines of up to €20 million"), rates ("$25,000 for each violation", "€50,000 a day")
+and sums described as revenue, turnover, funding or a valuation are left out. Scale words (m, mn,
+bn, million, Mio., Mrd., milliards, mil...) are applied here; a bare "$" or "kr" takes its currency
+from the jurisdiction the clause, else the text, names (A$ in an Australian ruling, NOK in a
+Norwegian one); "mil" is a thousand ("R$ 14,4 mil") except after an English-speaking currency.
 
 Kinds: `total` (a sum of many penalties: "GDPR fines top €1bn", "penalties totalling $126M so far"),
-`intended fine` (notice of intent, provisional, proposed), `settlement`, `damages` and `fine`; a
+`estimate` (a range: "$3-5 billion", stored at its upper figure), `intended fine` (notice of intent,
+provisional, proposed, asked of a court), `settlement`, `damages` and `fine`; a
 sentence that only says someone pays (an acquisition, a grant) gives none. A total is kept, as news,
 but it is not one party's penalty: it is tied to no company, and sums of fines leave it out.
 
@@ -37,6 +41,7 @@ SCALES: dict[str, float] = {
     "mio": 1e6, "mio.": 1e6, "millionen": 1e6, "millones": 1e6, "milioni": 1e6, "milhões": 1e6,
     "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "mrd": 1e9, "mrd.": 1e9, "milliard": 1e9,
     "milliards": 1e9, "milliarde": 1e9, "milliarden": 1e9, "miliardi": 1e9, "mil millones": 1e9,
+    "mil milhões": 1e9, "mil": 1e3,  # "R$ 14,4 mil" is 14,400 reais; "$5 mil" (English) see MIL_MILLION
     "crore": 1e7, "lakh": 1e5, "tn": 1e12, "trillion": 1e12,
 }
 _SCALE = "|".join(re.escape(s) for s in sorted(SCALES, key=len, reverse=True))
@@ -52,15 +57,26 @@ SUFFIXES: dict[str, str] = {
     "dollars": "USD", "dollar": "USD", "us dollars": "USD", "pounds": "GBP", "pound": "GBP",
     "pounds sterling": "GBP", "£": "GBP", "yen": "JPY", "yuan": "CNY", "renminbi": "CNY", "won": "KRW",
     "rupees": "INR", "reais": "BRL", "swiss francs": "CHF", "francs": "CHF", "kronor": "SEK",
+    "kr": "KR", "kr.": "KR", "kroner": "KR", "krone": "KR", "kronur": "ISK",  # KR: which crown, from context
     "zloty": "PLN", "złoty": "PLN", "rand": "ZAR", "lira": "TRY", "roubles": "RUB", "rubles": "RUB",
     **{code.lower(): code for code in CODES},
 }
 _PRE = "|".join(re.escape(p) for p in sorted([*PREFIXES, *(c.lower() for c in CODES)], key=len, reverse=True))
 _POST = "|".join(re.escape(s) for s in sorted(SUFFIXES, key=len, reverse=True))
+# Currencies a bare sign leaves open, settled by the one jurisdiction of that currency the text
+# names: "$5.8m" in an Australian court's ruling is A$, "100 000 kr" in a Norwegian decision NOK.
+CONTEXT_CURRENCIES: dict[str, dict[str, str]] = {
+    "USD": {"au": "AUD", "ca": "CAD", "ca-qc": "CAD", "nz": "NZD", "sg": "SGD", "hk": "HKD"},
+    "KR": {"no": "NOK", "se": "SEK", "dk": "DKK", "is": "ISK"},
+}
+MIL_MILLION = frozenset({"USD", "GBP", "AUD", "CAD", "NZD"})  # in English "$5 mil" is five million
 AMOUNT = re.compile(
     rf"(?<![\w$£€])(?P<pre>{_PRE})\s?(?P<num>{_NUM})(?:\s?(?P<scale>{_SCALE})(?!\w))?(?!\w)"
     rf"|(?<![\w.,$£€])(?P<num2>{_NUM})\s?(?:(?P<scale2>{_SCALE})\s?)?(?:of\s)?(?P<post>{_POST})(?!\w)",
     re.IGNORECASE)
+# "$3-5 billion", "€10 to €20 million": a range, an estimate rather than a decided amount
+RANGE = re.compile(rf"(?<![\w$£€])(?P<pre>{_PRE})\s?(?P<low>{_NUM})\s?(?:-|\u2013|to)\s?(?:(?P=pre)\s?)?"
+                   rf"(?P<num>{_NUM})\s?(?P<scale>{_SCALE})(?!\w)", re.IGNORECASE)
 MONEY_ACTION = re.compile(
     r"(?<!\w)(?:fine[ds]?|fining|penalt(?:y|ies)|penali[sz]\w*|sanction\w*|settle\w*|pay|pays|paid|"
     r"paying|damages|compensation|amende\w*|bu(?:ß|ss)geld\w*|geldbu(?:ß|ss)e\w*|strafe\w*|"
@@ -73,7 +89,11 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
                          re.IGNORECASE)),
     ("intended fine", re.compile(r"intend\w* to (?:fine|impose)|intention to fine|notice of intent|"
                                  r"provisional\w*|proposed (?:fine|penalty)|propos\w+ to fine|"
-                                 r"preliminary|could be fined|plans to fine", re.IGNORECASE)),
+                                 r"preliminary|could be fined|plans to fine|"
+                                 # "proposed a $23m fine", "seeks a €5m penalty", "asks the court to fine"
+                                 r"(?:propos|seek|sought|recommend)\w*\s+(?:a\s+|an\s+)?(?:\S+\s+){0,3}?"
+                                 r"(?:fine|penalt)|ask\w* (?:the|a) (?:court|judge) to (?:fine|impose|order)|"
+                                 r"draft decision", re.IGNORECASE)),
     ("settlement", re.compile(r"settle\w*|agreed to pay|agrees to pay|to resolve", re.IGNORECASE)),
     ("damages", re.compile(r"damages|compensation|class[- ]action", re.IGNORECASE)),
     ("fine", re.compile(r"fine[ds]?\b|fining|penalt|penali[sz]|sanction|amende|bu(?:ß|ss)geld|ordered to pay|"
@@ -86,7 +106,11 @@ _NOT_A_FINE_BEFORE = re.compile(r"(?:revenue|turnover|sales|worth|valued at|valu
                                 re.IGNORECASE)
 _NOT_A_FINE_AFTER = re.compile(r"^\s*(?:in (?:revenue|sales|funding|annual|profit)|of (?:revenue|"
                                r"turnover|funding)|funding|round|valuation|a year|per year|annually|"
-                               r"revenue|turnover)", re.IGNORECASE)
+                               r"revenue|turnover|"
+                               # a rate, not a decision: "$25,000 for each violation", "€50,000 a day"
+                               r"(?:for each|for every|per|a|an|each)\s+(?:\w+\s+)?(?:violation|breach|"
+                               r"infringement|day|week|month|user|person|claimant|member|resident|child|"
+                               r"customer|individual|image|photo)s?\b|each\b)", re.IGNORECASE)
 EVIDENCE_CHARS = 600
 MIN_AMOUNT = 1000  # smaller sums are cut-off headlines ("Fines Top $126 ..."), not penalties
 
@@ -124,7 +148,10 @@ class FineFinder:
             return []  # most texts: no penalty word, no need to look for amounts
         on = _day(published)
         fines: dict[tuple[float, str], Fine] = {}
-        for found in AMOUNT.finditer(tagged.text):
+        ranges = [(r.start(), r.end()) for r in RANGE.finditer(tagged.text)]
+        found_all = [*RANGE.finditer(tagged.text),
+                     *(m for m in AMOUNT.finditer(tagged.text) if not any(a <= m.start() < b for a, b in ranges))]
+        for found in found_all:
             fine = self._fine(tagged, found, on)
             if fine is None:
                 continue
@@ -143,6 +170,13 @@ class FineFinder:
         if parsed is None or parsed[0] < MIN_AMOUNT:
             return None
         amount, currency = parsed
+        if found.re is RANGE:
+            kind = "estimate"
+        if found.groupdict().get("pre") in ("$", None) and currency in CONTEXT_CURRENCIES:
+            resolved = _from_context(tagged, currency, start, end)
+            if resolved is None:
+                return None  # "kr" in a text naming no Nordic country: which crown is unknown
+            currency = resolved
         ties = {role: _tie(tagged, role, start, end, found.start()) for role in ("regulator", "company", "law")}
         if kind == "total":
             ties["company"] = (None, False)  # many parties' penalties added up: none of them paid it all
@@ -154,16 +188,32 @@ class FineFinder:
 def parse_amount(found: re.Match[str]) -> tuple[float, str] | None:
     """(amount in units, ISO currency) of an AMOUNT match, scale words applied."""
     groups = found.groupdict()
-    number = groups["num"] or groups["num2"]
-    scale = (groups["scale"] or groups["scale2"] or "").lower()
-    if groups["pre"]:
+    number = groups.get("num") or groups["num2"]
+    scale = (groups.get("scale") or groups.get("scale2") or "").lower()
+    if groups.get("pre"):
         currency = PREFIXES.get(groups["pre"].lower()) or groups["pre"].upper()
     else:
         currency = SUFFIXES[groups["post"].lower()]
     value = parse_number(number, scaled=bool(scale))
     if value is None or value == 0:
         return None
-    return round(value * SCALES.get(scale, 1.0), 2), currency
+    factor = 1e6 if scale == "mil" and currency in MIL_MILLION else SCALES.get(scale, 1.0)
+    return round(value * factor, 2), currency
+
+
+def _from_context(tagged: Tagged, currency: str, start: int, end: int) -> str | None:
+    """The currency a bare sign stands for: that of the one jurisdiction of its family the clause
+    names, else the text names (and no US jurisdiction beside it, for "$"); else the sign's default
+    (USD for "$", None for "kr")."""
+    family = CONTEXT_CURRENCIES[currency]
+    clause = {m.tag for m in tagged.matches if m.kind == "jurisdiction" and start <= m.start < end}
+    places = {t for t, (kind, _label, _n) in tagged.tags.items() if kind == "jurisdiction"}
+    for named in (clause, places):
+        found = {family[p] for p in named if p in family}
+        american = any(p == "us" or p.startswith("us-") for p in named)
+        if len(found) == 1 and not (currency == "USD" and american):
+            return found.pop()
+    return "USD" if currency == "USD" else None
 
 
 def parse_number(text: str, scaled: bool = False) -> float | None:
