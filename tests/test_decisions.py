@@ -248,7 +248,8 @@ def test_amounts_in_real_kinds_of_sentences(shipped: Any, text: str, expected: l
     ("The firm was ordered to delete millions of Facebook photos and fined £7.5m.", None),
     ("Clearview AI was fined £7.5m; Facebook settled its own suit earlier.", "clearview-ai"),
 ])
-def test_a_company_named_as_a_thing_or_in_another_role_does_not_pay(shipped: Any, text: str, company: str | None) -> None:
+def test_a_company_named_as_a_thing_or_in_another_role_does_not_pay(shipped: Any, text: str,
+                                                                    company: str | None) -> None:
     matcher, finder = shipped
     [fine] = finder.find(matcher.tag(text), "2022-05-23")
     assert fine.company == company
