@@ -158,8 +158,8 @@ def test_corrections_from_the_command_line_outlive_a_retag(record_db: Path) -> N
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["decisions", "split", "1", "2", "--db", str(record_db)])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(main, ["decisions", "correct", "1", "--kind", "ban", "--db", str(record_db)])
-    assert result.exit_code == 1 and "kind 'ban'" in result.stderr
+    result = runner.invoke(main, ["decisions", "correct", "1", "--kind", "fined", "--db", str(record_db)])
+    assert result.exit_code == 1 and "kind 'fined'" in result.stderr
     result = runner.invoke(main, ["decisions", "merge", "1", "99", "--db", str(record_db)])
     assert result.exit_code == 1 and "decision 99: no such decision" in result.stderr
     result = runner.invoke(main, ["tag", "--rebuild", "--db", str(record_db)])
@@ -263,3 +263,32 @@ def test_a_company_named_as_a_thing_or_in_another_role_does_not_pay(shipped: Any
 def test_laws_named_by_description(shipped: Any, text: str, law: str) -> None:
     matcher, _ = shipped
     assert law in matcher.tag(text).tags
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The FTC bans Rite Aid from using facial recognition for five years.", [("ban", "ftc", "rite-aid")]),
+    ("Rite Aid was banned from using facial recognition, the FTC said.", [("ban", "ftc", "rite-aid")]),
+    ("Clearview AI has been fined £7.5m and ordered to delete data of UK residents by the ICO.",
+     [("order", "ico", "clearview-ai")]),
+    ("The UK data watchdog issues Snapchat an enforcement notice over its chatbot.", [("order", "ico", "snap")]),
+    ("Microsoft disagrees with the European Commission's proposed facial recognition ban.", []),
+    ("Rights groups urged the FTC to ban Rite Aid from using facial recognition.", []),
+])
+def test_orders_bans_and_reprimands_given_to_a_company(shipped: Any, text: str,
+                                                        expected: list[tuple[str, str, str]]) -> None:
+    from tracker.lens.fines import find_orders
+
+    matcher, _ = shipped
+    assert [(o.kind, o.regulator, o.company) for o in find_orders(matcher.tag(text))] == expected
+
+
+def test_an_order_is_a_stage_of_its_case_and_one_months_later_another_decision() -> None:
+    order = {"kind": "order", "regulator": "cnil", "company": "clearview-ai"}
+    mentions = [Mention(1, 0.0, "", None, published="2021-12-16", law=None, evidence="", **order),
+                Mention(2, 0.0, "", None, published="2021-12-17", law=None, evidence="", **order),
+                Mention(3, 0.0, "", None, published="2022-06-01", law=None, evidence="", **order),
+                mention(4, 20_000_000, "EUR", regulator="cnil", published="2022-10-20")]
+    first, second, fine = numbered(mentions)
+    assert (first.kind, len(first.mentions), first.amount, second.kind, fine.kind) == ("order", 2, None, "order", "fine")
+    assert first.case == second.case == fine.case and [d.stage for d in (first, second, fine)] == [1, 2, 3]
+    assert first.mentions[0].key == (1, 0.0, "order/cnil/clearview-ai")

@@ -38,10 +38,12 @@ CASE_RATIO = 0.5  # stages of one case with no authority named: amounts within a
 CASE_DAYS = 366
 PRECISE_DIGITS = 4  # "£7,552,800" (5 significant digits) and "£7,552,880" are equally precise
 KIND_ORDER = ("intended fine", "settlement", "damages", "fine")  # vote ties go to the first
+ORDER_KINDS = ("order", "ban", "reprimand")  # decisions without an amount
+ORDER_GAP_DAYS = 90  # reports of one order, ban or reprimand further apart than this: two decisions
 NOT_DECISIONS = frozenset({"total", "estimate"})  # many penalties added up; a range someone expects
 FAMILY = {"fine": "fine", "intended fine": "fine", "settlement": "settlement", "damages": "settlement"}
 KIND_LABELS = {"fine": "Fine", "intended fine": "Intended fine", "settlement": "Settlement",
-               "damages": "Damages or verdict"}
+               "damages": "Damages or verdict", "order": "Order", "ban": "Ban", "reprimand": "Reprimand"}
 EURO_AREA = {"eu", "eea", "at", "be", "hr", "cy", "ee", "fi", "fr", "de", "gr", "ie", "it", "lv", "lt",
              "lu", "mt", "nl", "pt", "sk", "si", "es"}
 CURRENCIES = {"gb": "GBP", "us": "USD", "ca": "CAD", "ca-qc": "CAD", "au": "AUD", "nz": "NZD",
@@ -72,7 +74,14 @@ class Mention:
 
     @property
     def key(self) -> Key:
+        """(article, amount, currency); an order's "currency" names it: "order/cnil/clearview-ai"."""
+        if self.is_order:
+            return (self.article_id, 0.0, f"{self.kind}/{self.regulator}/{self.company}")
         return (self.article_id, self.amount, self.currency)
+
+    @property
+    def is_order(self) -> bool:
+        return self.kind in ORDER_KINDS
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,8 @@ class Decision:
     target: str | None = None
     jurisdiction: str | None = None
     laws: tuple[str, ...] = ()
-    amount: float = 0.0
-    currency: str = ""
+    amount: float | None = None  # None for orders, bans and reprimands
+    currency: str | None = None
     amount_eur: float | None = None
     decided: str | None = None
     corrected: bool = False
@@ -126,6 +135,8 @@ def reconcile(mentions: Iterable[Mention], names: Names, to_eur: ToEur,
               corrections: Sequence[Correction] = ()) -> list[Decision]:
     """Decisions from mentions (see the module docstring), corrections applied, not yet numbered."""
     usable = [m for m in mentions if m.kind not in NOT_DECISIONS and (m.company or m.regulator)]
+    orders = [m for m in usable if m.is_order]
+    usable = [m for m in usable if not m.is_order]
     by_target: dict[str, list[Mention]] = {}
     for mention in usable:
         if mention.company:
@@ -133,10 +144,26 @@ def reconcile(mentions: Iterable[Mention], names: Names, to_eur: ToEur,
     groups: list[list[Mention]] = []
     for target_mentions in by_target.values():
         groups += _by_authority(_by_amount(target_mentions))
-    groups = _attach_untargeted([m for m in usable if not m.company], groups)
+    groups = _attach_untargeted([m for m in usable if not m.company], groups) + _orders(orders)
     groups = _apply_structure(groups, corrections)
     decisions = [describe(group, names, to_eur) for group in groups if group]
     return _apply_fields(decisions, corrections, to_eur)
+
+
+def _orders(mentions: list[Mention]) -> list[list[Mention]]:
+    """Reports of one kind of order by one authority on one target, split where ORDER_GAP_DAYS
+    pass without a report (a second order, years later, is another decision)."""
+    by_party: dict[tuple[str, str | None, str | None], list[Mention]] = {}
+    for mention in sorted(mentions, key=lambda m: (_ordinal(m.published), m.key)):
+        by_party.setdefault((mention.kind, mention.regulator, mention.company), []).append(mention)
+    groups: list[list[Mention]] = []
+    for reports in by_party.values():
+        groups.append([reports[0]])
+        for previous, mention in zip(reports, reports[1:]):
+            if _ordinal(mention.published) - _ordinal(previous.published) > ORDER_GAP_DAYS:
+                groups.append([])
+            groups[-1].append(mention)
+    return groups
 
 
 def _eur(mention: Mention) -> float:
@@ -263,6 +290,8 @@ def describe(mentions: list[Mention], names: Names, to_eur: ToEur) -> Decision:
     decision.jurisdiction = _jurisdiction(decision, names)
     dates = sorted(m.published[:10] for m in mentions if m.published)
     decision.decided = dates[0] if dates else None
+    if decision.kind in ORDER_KINDS:
+        return decision  # no amount
     decision.amount, decision.currency = own_amount(mentions, currency_of(decision.jurisdiction))
     decision.amount_eur = to_eur(decision.amount, decision.currency, _day(decision.decided))
     return decision
@@ -342,7 +371,8 @@ def _apply_fields(decisions: list[Decision], corrections: Sequence[Correction], 
         if "amount" in fields:
             decision.amount = float(fields["amount"])
             decision.currency = fields.get("currency", decision.currency)
-        decision.amount_eur = to_eur(decision.amount, decision.currency, _day(decision.decided))
+        if decision.amount is not None and decision.currency:
+            decision.amount_eur = to_eur(decision.amount, decision.currency, _day(decision.decided))
         decision.corrected = True
     return decisions
 
@@ -359,7 +389,7 @@ def same_case(a: Decision, b: Decision) -> bool:
         return False
     if abs(_ordinal(a.decided) - _ordinal(b.decided)) > CASE_DAYS:
         return False
-    low, high = sorted((abs(a.amount_eur or a.amount), abs(b.amount_eur or b.amount)))
+    low, high = sorted((abs(a.amount_eur or a.amount or 0), abs(b.amount_eur or b.amount or 0)))
     return high > 0 and low / high >= CASE_RATIO
 
 

@@ -185,6 +185,65 @@ class FineFinder:
                     sum(local for _, local in ties.values()))
 
 
+# Decisions without an amount: the lens's action tags that name one, as the record calls them.
+ORDER_KINDS = {"order": "order", "ban": "ban", "warning": "reprimand"}
+
+
+def find_orders(tagged: Tagged) -> list[Fine]:
+    """Orders, bans and reprimands an authority gave a company: an action match of ORDER_KINDS
+    with a company in its own clause and a regulator there (or the article's only one). Returned as
+    Fines of amount 0 and no currency, one per (kind, regulator, company)."""
+    found: dict[tuple[str, str, str], Fine] = {}
+    clauses: set[tuple[int, str, str]] = set()  # one decision per clause: "orders X to stop processing"
+    for match in tagged.matches:
+        kind = ORDER_KINDS.get(match.tag) if match.kind == "action" else None
+        if kind is None:
+            continue
+        start, end = _clause(tagged, match.start)
+        company, regulator = _order_parties(tagged, match, start, end)
+        if company is None or regulator is None or (start, regulator, company) in clauses:
+            continue
+        clauses.add((start, regulator, company))
+        law, _ = _tie(tagged, "law", start, end, match.start)
+        found.setdefault((kind, regulator, company), Fine(
+            0.0, "", None, kind, regulator, company, law, tagged.text[start:end].strip()[:EVIDENCE_CHARS]))
+    return list(found.values())
+
+
+# An action asked for, proposed, discussed or disputed is not one taken.
+_NOT_TAKEN = re.compile(r"\b(?:urg\w*|call(?:s|ed|ing)? (?:on|for)|asks?|asked|asking|petition\w*|demand\w*|"
+                        r"propos\w*|consider\w*|could|may|might|would|should|plans? to|threaten\w*|"
+                        r"disagree\w*|debat\w*|oppos\w*|back\w*|support\w*|temporary|necessary)\b", re.IGNORECASE)
+
+
+_RECEIVED = re.compile(r"\b(?:been|was|were|received?|receives|got|gets|hit with|handed|given|slapped with|"
+                       r"served(?: with)?)\b", re.IGNORECASE)
+
+
+def _given(text: str, company: Match, action: Match, regulators: list[int]) -> bool:
+    """Whether a company named before the action is given it: "X has been issued with an
+    enforcement notice", "the watchdog issues X an enforcement notice"."""
+    return company.start < action.start and (
+        bool(_RECEIVED.search(text, company.end, action.start)) or any(r < company.start for r in regulators))
+
+
+def _order_parties(tagged: Tagged, match: Match, start: int, end: int) -> tuple[str | None, str | None]:
+    """(company, regulator) of an order, ban or reprimand: the company it is given to, named after
+    the action ("the FTC bans Rite Aid") or before it in the passive ("Rite Aid banned from"), and
+    the regulator of its clause (or the article's only one); (None, None) for an action not taken."""
+    if _NOT_TAKEN.search(tagged.text, start, match.start) or _NOT_TAKEN.search(tagged.text, match.end, end):
+        return None, None
+    passive = tagged.text[match.start:match.end].split()[0].lower().endswith("ed")
+    regulators = [m.start for m in tagged.matches if m.kind == "regulator" and start <= m.start < end]
+    near = [m for m in tagged.matches if m.kind == "company" and start <= m.start < end
+            and not _attributive(tagged.text, m)
+            and (m.start > match.start or passive or _given(tagged.text, m, match, regulators))]
+    if not near:
+        return None, None
+    company = min(near, key=lambda m: abs(m.start - match.start)).tag
+    return company, _tie(tagged, "regulator", start, end, match.start)[0]
+
+
 def parse_amount(found: re.Match[str]) -> tuple[float, str] | None:
     """(amount in units, ISO currency) of an AMOUNT match, scale words applied."""
     groups = found.groupdict()

@@ -31,7 +31,7 @@ RECORD_VERSION = "1"  # bump when the reconciliation rules change: the record is
 STATE_BUILT = "decisions"  # lens key: digest of what the stored record was built from
 STATE_NEXT_ID = "decision_next_id"
 CORRECTABLE = ("amount", "currency", "kind", "decided")
-KINDS = ("fine", "intended fine", "settlement", "damages")
+KINDS = ("fine", "intended fine", "settlement", "damages", "order", "ban", "reprimand")
 
 
 @dataclass
@@ -112,8 +112,8 @@ def _label(names: Names, tag: str | None) -> str | None:
 
 def report_rows(decision: Decision) -> list[dict[str, Any]]:
     """The decision's mentions as `decision_reports` rows."""
-    return [{"decision_id": decision.id, "article_id": m.article_id, "amount": m.amount,
-             "currency": m.currency, "amount_eur": m.amount_eur, "kind": m.kind, "evidence": m.evidence}
+    return [{"decision_id": decision.id, "article_id": m.article_id, "amount": m.key[1],
+             "currency": m.key[2], "amount_eur": m.amount_eur, "kind": m.kind, "evidence": m.evidence}
             for m in decision.mentions]
 
 

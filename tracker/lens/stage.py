@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from tracker import store
 from tracker.dates import now_iso
 from tracker.store import lens as stored
-from tracker.lens.fines import FineFinder, as_row
+from tracker.lens.fines import FineFinder, as_row, find_orders
 from tracker.lens.matcher import Matcher
 from tracker.lens.record import update_record
 from tracker.lens.relevance import score
@@ -67,6 +67,7 @@ class Result:
     tags: tuple[tuple[str, str, str, int], ...]  # (tag, kind, label, mentions)
     fines: tuple[dict[str, Any], ...]
     relevance: float
+    orders: tuple[dict[str, Any], ...] = ()  # orders, bans and reprimands (no amount)
 
 
 class Tagger:
@@ -90,8 +91,9 @@ class Tagger:
             return None
         tagged = self.matcher.tag("\n".join(p for p in (title, excerpt, text) if p))
         fines = tuple(as_row(f) for f in self.fines.find(tagged, published))
+        orders = tuple(as_row(f) for f in find_orders(tagged))
         tags = tuple((tag, kind, label, n) for tag, (kind, label, n) in sorted(tagged.tags.items()))
-        return Result(article_id, digest, tags, fines, score(tagged.tags, len(fines), self.weights))
+        return Result(article_id, digest, tags, fines, score(tagged.tags, len(fines), self.weights), orders)
 
 
 # --- Worker processes --------------------------------------------------------------------------
@@ -177,7 +179,7 @@ def _save(db: store.Database, ids: list[int], results: list[Result | None], summ
 
 def _save_result(db: store.Database, result: Result, now: str, summary: TagSummary) -> None:
     changed = stored.save_tags(db, result.article_id, result.tags, result.fines, result.relevance,
-                               result.tag_hash, now)
+                               result.tag_hash, now, result.orders)
     summary.retagged += 1
     summary.changed += changed
     summary.tags += len(result.tags)

@@ -20,9 +20,15 @@ DECISION_COLUMNS = ("id", "case_id", "stage", "kind", "authority", "authority_la
 REPORT_COLUMNS = ("decision_id", "article_id", "amount", "currency", "amount_eur", "kind", "evidence")
 
 
+ORDERS = ("SELECT o.article_id, 0.0, '', NULL, o.kind, o.regulator, o.company, o.law, a.published, "
+          "o.evidence FROM order_mentions o JOIN articles a ON a.id = o.article_id ORDER BY o.article_id, o.id")
+
+
 def load_mentions(db: Database) -> Iterator[tuple[Any, ...]]:
-    """Every stored amount with its article's publication time (MENTIONS' columns)."""
+    """Every stored amount, then every order, ban and reprimand (amount 0, no currency), with its
+    article's publication time (MENTIONS' columns)."""
     yield from db.conn.execute(MENTIONS)
+    yield from db.conn.execute(ORDERS)
 
 
 def load_report_ids(db: Database) -> dict[tuple[int, float, str], int]:

@@ -34,7 +34,8 @@ _LAW_ARTICLES = (
     "AND EXISTS (SELECT 1 FROM json_each(d.laws) j WHERE t.tag = j.value OR t.tag LIKE j.value || '-art-%') "
     "ORDER BY t.label))")
 _KIND_LABEL = ("CASE d.kind WHEN 'fine' THEN 'Fine' WHEN 'intended fine' THEN 'Intended fine' "
-               "WHEN 'settlement' THEN 'Settlement' WHEN 'damages' THEN 'Damages or verdict' ELSE d.kind END")
+               "WHEN 'settlement' THEN 'Settlement' WHEN 'damages' THEN 'Damages or verdict' WHEN 'order' THEN 'Order' "
+               "WHEN 'ban' THEN 'Ban' WHEN 'reprimand' THEN 'Reprimand' ELSE d.kind END")
 _SOURCE = ("(SELECT a.url FROM decision_reports r JOIN articles a ON a.id = r.article_id "
            "WHERE r.decision_id = d.id ORDER BY a.published, a.id LIMIT 1)")
 _REPORTED = ("(SELECT json_group_array(x) FROM (SELECT DISTINCT {what} AS x FROM decision_reports r "

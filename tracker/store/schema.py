@@ -130,6 +130,12 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": "id",
         "not_null": ["article_id", "amount", "currency"],
     },
+    "order_mentions": {  # one row per order, ban or reprimand an article reports (no amount)
+        "columns": {"id": int, "article_id": int, "kind": str, "regulator": str, "company": str,
+                    "law": str, "evidence": str},
+        "pk": "id",
+        "not_null": ["article_id", "kind"],
+    },
     # The enforcement record (tracker/lens/record.py): one row per decision or stage of a case,
     # reconciled from `fines`; its reports (which article gave which amount, and the sentence); and
     # the analysts' corrections, which name reports by (article, amount, currency).
@@ -140,7 +146,7 @@ TABLES: dict[str, dict[str, Any]] = {
                     "currency": str, "amount_eur": float, "decided": str, "reports": int,
                     "articles": int, "counted": int, "corrected": int},
         "pk": "id",
-        "not_null": ["kind", "amount", "currency"],
+        "not_null": ["kind"],  # orders, bans and reprimands have no amount
     },
     "decision_reports": {
         "columns": {"decision_id": int, "article_id": int, "amount": float, "currency": str,
@@ -187,6 +193,7 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("article_tags", ("kind", "tag"), False),
     ("fines", ("article_id",), False),
     ("decision_reports", ("decision_id",), False),
+    ("order_mentions", ("article_id",), False),
     ("decisions", ("case_id", "stage"), False),
     ("decisions", ("target", "decided"), False),  # a company's record in date order
     ("decisions", ("authority", "decided"), False),  # an authority's record

@@ -7,7 +7,8 @@ WITH company AS (
 )
 SELECT * FROM (
     SELECT d.decided AS date, 'decision' AS entry, d.id AS decision_id, d.case_id, d.stage,
-           d.kind || ' ' || printf('%,d', CAST(d.amount AS INTEGER)) || ' ' || d.currency
+           d.kind || CASE WHEN d.amount IS NULL THEN ''
+                          ELSE ' ' || printf('%,d', CAST(d.amount AS INTEGER)) || ' ' || d.currency END
                || COALESCE(' by ' || d.authority_label, '') AS what,
            d.amount_eur, NULL AS story_id
     FROM decisions d WHERE d.target IN (SELECT tag FROM company)
