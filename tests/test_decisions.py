@@ -237,6 +237,10 @@ def shipped() -> Any:
     ("The regulator proposed a $23m fine for the app maker.", [(23_000_000, "USD", "intended fine")]),
     ("The state asks the court to fine the company $25,000 for each violation.", []),
     ("The watchdog can impose a penalty of €50,000 a day until the app complies.", []),
+    ("The ICO fined Clearview AI £7.5m, down from the £17m it had provisionally proposed.",
+     [(7_500_000, "GBP", "fine"), (17_000_000, "GBP", "intended fine")]),
+    ("The ICO fined the firm £7.5m, reduced from an initial £17m.",
+     [(7_500_000, "GBP", "fine"), (17_000_000, "GBP", "intended fine")]),
 ])
 def test_amounts_in_real_kinds_of_sentences(shipped: Any, text: str, expected: list[tuple[float, str, str]]) -> None:
     matcher, finder = shipped

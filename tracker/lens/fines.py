@@ -151,8 +151,9 @@ class FineFinder:
         ranges = [(r.start(), r.end()) for r in RANGE.finditer(tagged.text)]
         found_all = [*RANGE.finditer(tagged.text),
                      *(m for m in AMOUNT.finditer(tagged.text) if not any(a <= m.start() < b for a, b in ranges))]
+        bounds = sorted((m.start(), m.end()) for m in found_all)
         for found in found_all:
-            fine = self._fine(tagged, found, on)
+            fine = self._fine(tagged, found, on, _neighbours(bounds, found.start()))
             if fine is None:
                 continue
             key = (fine.amount, fine.currency)
@@ -160,12 +161,17 @@ class FineFinder:
                 fines[key] = fine
         return list(fines.values())
 
-    def _fine(self, tagged: Tagged, found: re.Match[str], on: date | None) -> Fine | None:
+    def _fine(self, tagged: Tagged, found: re.Match[str], on: date | None,
+              neighbours: tuple[int, int]) -> Fine | None:
         start, end = _clause(tagged, found.start())
         sentence = tagged.text[start:end]
         kind = _kind(sentence) if MONEY_ACTION.search(sentence) else None
         if kind is None or _excluded(tagged.text, found, start, end):
             return None
+        # Two amounts in one clause may be two stages: "fined £7.5m, down from the £17m it had
+        # proposed". The words between an amount and its neighbours say which it is, if they can.
+        own = tagged.text[max(start, neighbours[0]):min(end, neighbours[1])]
+        kind = "intended fine" if _EARLIER_BEFORE.search(tagged.text, start, found.start()) else _kind(own) or kind
         parsed = parse_amount(found)
         if parsed is None or parsed[0] < MIN_AMOUNT:
             return None
@@ -290,6 +296,19 @@ def parse_number(text: str, scaled: bool = False) -> float | None:
         whole = re.sub(r"[,.]", "", text[:last_sep])
         return float(f"{whole}.{decimals}")
     return float(re.sub(r"[,.]", "", text))
+
+
+def _neighbours(bounds: list[tuple[int, int]], at: int) -> tuple[int, int]:
+    """(end of the amount before position `at`, start of the one after it) among `bounds`."""
+    before = [e for s, e in bounds if s < at]
+    after = [s for s, _ in bounds if s > at]
+    return (max(before) if before else 0), (min(after) if after else 1 << 62)
+
+
+# An earlier stage named beside the final one: "down from the £17m it had proposed".
+_EARLIER_BEFORE = re.compile(r"(?:down|reduced|cut|lowered|slashed) from (?:an? |the |its )?(?:initial |"
+                             r"original |earlier |proposed |provisional |planned |intended |previous )?$",
+                             re.IGNORECASE)
 
 
 def _excluded(text: str, found: re.Match[str], start: int, end: int) -> bool:
