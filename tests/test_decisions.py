@@ -206,6 +206,8 @@ def test_datasette_pages_count_decisions(record_db: Path, tmp_path: Path) -> Non
             ("2021-11-29", "decision"), ("2021-11-29", "story"), ("2022-05-23", "decision"), ("2022-05-23", "story")]
         timeline = get_json(base, "/record/authority_record.json", _shape="array", authority="ico")
         assert [r["entry"] for r in timeline].count("decision") == 2
+        reports = get_json(base, "/record/enforcement.json", _shape="array", _sort="article_id")
+        assert [(r["article_id"], r["decision_id"]) for r in reports] == [(1, 1), (2, 1), (3, 2), (4, None)]
         status, html = get(base, "/record/decisions")
         assert status == 200 and "/record/decision?id=2" in html  # case_id links to the case
         status, _ = get(base, "/-/dashboards/enforcement")

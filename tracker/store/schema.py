@@ -281,12 +281,15 @@ VIEWS: dict[str, str] = {
             f"article_id = a.id AND kind = '{kind}' ORDER BY label)) AS {column}"
             for kind, column in LENS_COLUMNS)
         + " FROM articles a WHERE a.tagged_at IS NOT NULL ORDER BY a.published DESC, a.id DESC"),
-    # One row per reported fine, settlement or damages award, newest first, with who and under what.
+    # One row per reported fine, settlement or damages award, newest first, with who and under what,
+    # and the decision of the enforcement record it was reconciled into (none: not a decision).
     "enforcement": (
         "SELECT f.id AS fine_id, substr(a.published, 1, 10) AS date, rt.label AS regulator, "
         "ct.label AS company, lt.label AS law, f.kind, f.amount, f.currency, f.amount_eur, "
-        "a.cluster_id AS story_id, c.headline AS story_headline, f.article_id, a.url, f.evidence "
-        "FROM fines f JOIN articles a ON a.id = f.article_id LEFT JOIN clusters c ON c.id = a.cluster_id "
+        "a.cluster_id AS story_id, c.headline AS story_headline, f.article_id, a.url, f.evidence, "
+        "d.decision_id FROM fines f JOIN articles a ON a.id = f.article_id LEFT JOIN clusters c ON c.id = a.cluster_id "
+        "LEFT JOIN decision_reports d ON d.article_id = f.article_id AND d.amount = f.amount "
+        "AND d.currency = f.currency "
         "LEFT JOIN article_tags rt ON rt.article_id = f.article_id AND rt.tag = f.regulator "
         "LEFT JOIN article_tags ct ON ct.article_id = f.article_id AND ct.tag = f.company "
         "LEFT JOIN article_tags lt ON lt.article_id = f.article_id AND lt.tag = f.law "

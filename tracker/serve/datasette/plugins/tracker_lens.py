@@ -23,7 +23,8 @@ ID_LINKS = {("story_lens", "id"): "story", ("article_lens", "id"): "article",
             ("article_lens", "story_id"): "story", ("article_tag_list", "story_id"): "story",
             ("article_tag_list", "article_id"): "article", ("story_tags", "story_id"): "story",
             ("enforcement", "story_id"): "story", ("enforcement", "article_id"): "article",
-            ("decisions", "id"): "decision", ("decisions", "case_id"): "decision"}
+            ("decisions", "id"): "decision", ("decisions", "case_id"): "decision",
+            ("enforcement", "decision_id"): "decision"}
 
 
 @hookimpl
