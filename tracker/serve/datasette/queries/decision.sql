@@ -1,6 +1,6 @@
+SELECT d.case_id, d.stage, d.id AS decision_id, d.decided, d.kind, d.authority_label AS authority,
 -- A decision and the other stages of its case, each with every article reporting it (the amount as
 -- written (none for an order, ban or reprimand) and the sentence), in date order. ?id= a decision id.
-SELECT d.case_id, d.stage, d.id AS decision_id, d.decided, d.kind, d.authority_label AS authority,
        d.target_label AS organisation, d.jurisdiction_label AS jurisdiction, d.amount, d.currency,
        d.amount_eur, d.counted, d.corrected, a.published, a.publisher, a.title, a.url,
        a.cluster_id AS story_id, r.article_id, NULLIF(r.amount, 0) AS reported_amount,

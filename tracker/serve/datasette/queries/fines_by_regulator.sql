@@ -1,7 +1,7 @@
+SELECT COALESCE(authority_label, '(no authority named)') AS regulator,
 -- Per authority: its decisions (not the articles reporting them), their total and largest in EUR at
 -- each decision's date. A case's replaced stages (a rejected settlement, a fine reduced on appeal)
 -- and intended fines are left out of the total unless ?kind= asks for them.
-SELECT COALESCE(authority_label, '(no authority named)') AS regulator,
        authority AS authority_id,
        COUNT(*) AS decisions,
        ROUND(SUM(amount_eur)) AS total_eur,
