@@ -182,7 +182,72 @@ def tag_cmd(rebuild: bool, taxonomy_path: str | None, workers: int | None, db_pa
 
     s = tag_articles(_open(db_path, create=False), taxonomy_path, rebuild=rebuild, workers=workers)
     click.echo(f"{s.articles} articles looked at{' (all: rebuild)' if s.rebuilt else ''}: "
-               f"{s.retagged} tagged, {s.changed} changed, {s.tags} tags, {s.fines} fines")
+               f"{s.retagged} tagged, {s.changed} changed, {s.tags} tags, {s.fines} fines; "
+               f"{s.decisions} decisions{' (record rebuilt)' if s.record_rebuilt else ''}")
+
+
+@main.group()
+def decisions() -> None:
+    """Correct the enforcement record (kept and applied by every later `tracker tag`)."""
+
+
+def _record_changed(db: Any, taxonomy_path: str | None) -> None:
+    from tracker.lens.record import update_record
+    from tracker.lens.taxonomy import load_taxonomy
+
+    summary = update_record(db, load_taxonomy(taxonomy_path), force=True)
+    click.echo(f"correction stored; {summary.decisions} decisions in {summary.cases} cases")
+
+
+taxonomy_option = click.option("--taxonomy", "taxonomy_path", type=click.Path(), default=None,
+                               help="Taxonomy folder or file (default: the shipped one).")
+
+
+@decisions.command("merge")
+@click.argument("kept", type=int)
+@click.argument("other", type=int)
+@taxonomy_option
+@db_option
+def decisions_merge(kept: int, other: int, taxonomy_path: str | None, db_path: Path) -> None:
+    """Decisions KEPT and OTHER are one decision."""
+    from tracker.lens.record import merge_decisions
+
+    db = _open(db_path, create=False)
+    merge_decisions(db, kept, other)
+    _record_changed(db, taxonomy_path)
+
+
+@decisions.command("split")
+@click.argument("decision", type=int)
+@click.argument("article", type=int)
+@taxonomy_option
+@db_option
+def decisions_split(decision: int, article: int, taxonomy_path: str | None, db_path: Path) -> None:
+    """What ARTICLE reports is a decision of its own, not DECISION."""
+    from tracker.lens.record import split_decision
+
+    db = _open(db_path, create=False)
+    split_decision(db, decision, article)
+    _record_changed(db, taxonomy_path)
+
+
+@decisions.command("correct")
+@click.argument("decision", type=int)
+@click.option("--amount", default=None, help="The amount decided, in its currency (7552800).")
+@click.option("--currency", default=None, help="ISO code of that amount (GBP).")
+@click.option("--kind", default=None, help="fine, intended fine, settlement or damages.")
+@click.option("--date", "decided", default=None, help="Date of the decision (YYYY-MM-DD).")
+@taxonomy_option
+@db_option
+def decisions_correct(decision: int, amount: str | None, currency: str | None, kind: str | None,
+                      decided: str | None, taxonomy_path: str | None, db_path: Path) -> None:
+    """Correct a decision's amount, kind or date."""
+    from tracker.lens.record import correct_decision
+
+    given = {"amount": amount, "currency": currency, "kind": kind, "decided": decided}
+    db = _open(db_path, create=False)
+    correct_decision(db, decision, {k: v for k, v in given.items() if v is not None})
+    _record_changed(db, taxonomy_path)
 
 
 @bench.command("tag")

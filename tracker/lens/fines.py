@@ -5,11 +5,15 @@ series ends 2026-10-30, so later or missing dates take the nearest known rate).
 
 An amount counts only when its sentence speaks of a penalty or payment (fined, penalty, settle,
 pay, damages, amende, Bußgeld, multa...): "raises $3 million" in a funding story is not a fine.
-Legal maxima ("fines of up to €20 million") and sums described as revenue, turnover, funding or a
-valuation are left out. Scale words (m, mn, bn, million, Mio., Mrd., milliards...) are applied here.
+Legal maxima ("fines of up to €20 million"), rates ("$25,000 for each violation", "€50,000 a day")
+and sums described as revenue, turnover, funding or a valuation are left out. Scale words (m, mn,
+bn, million, Mio., Mrd., milliards, mil...) are applied here; a bare "$" or "kr" takes its currency
+from the jurisdiction the clause, else the text, names (A$ in an Australian ruling, NOK in a
+Norwegian one); "mil" is a thousand ("R$ 14,4 mil") except after an English-speaking currency.
 
 Kinds: `total` (a sum of many penalties: "GDPR fines top €1bn", "penalties totalling $126M so far"),
-`intended fine` (notice of intent, provisional, proposed), `settlement`, `damages` and `fine`; a
+`estimate` (a range: "$3-5 billion", stored at its upper figure), `intended fine` (notice of intent,
+provisional, proposed, asked of a court), `settlement`, `damages` and `fine`; a
 sentence that only says someone pays (an acquisition, a grant) gives none. A total is kept, as news,
 but it is not one party's penalty: it is tied to no company, and sums of fines leave it out.
 
@@ -37,6 +41,7 @@ SCALES: dict[str, float] = {
     "mio": 1e6, "mio.": 1e6, "millionen": 1e6, "millones": 1e6, "milioni": 1e6, "milhões": 1e6,
     "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "mrd": 1e9, "mrd.": 1e9, "milliard": 1e9,
     "milliards": 1e9, "milliarde": 1e9, "milliarden": 1e9, "miliardi": 1e9, "mil millones": 1e9,
+    "mil milhões": 1e9, "mil": 1e3,  # "R$ 14,4 mil" is 14,400 reais; "$5 mil" (English) see MIL_MILLION
     "crore": 1e7, "lakh": 1e5, "tn": 1e12, "trillion": 1e12,
 }
 _SCALE = "|".join(re.escape(s) for s in sorted(SCALES, key=len, reverse=True))
@@ -52,15 +57,26 @@ SUFFIXES: dict[str, str] = {
     "dollars": "USD", "dollar": "USD", "us dollars": "USD", "pounds": "GBP", "pound": "GBP",
     "pounds sterling": "GBP", "£": "GBP", "yen": "JPY", "yuan": "CNY", "renminbi": "CNY", "won": "KRW",
     "rupees": "INR", "reais": "BRL", "swiss francs": "CHF", "francs": "CHF", "kronor": "SEK",
+    "kr": "KR", "kr.": "KR", "kroner": "KR", "krone": "KR", "kronur": "ISK",  # KR: which crown, from context
     "zloty": "PLN", "złoty": "PLN", "rand": "ZAR", "lira": "TRY", "roubles": "RUB", "rubles": "RUB",
     **{code.lower(): code for code in CODES},
 }
 _PRE = "|".join(re.escape(p) for p in sorted([*PREFIXES, *(c.lower() for c in CODES)], key=len, reverse=True))
 _POST = "|".join(re.escape(s) for s in sorted(SUFFIXES, key=len, reverse=True))
+# Currencies a bare sign leaves open, settled by the one jurisdiction of that currency the text
+# names: "$5.8m" in an Australian court's ruling is A$, "100 000 kr" in a Norwegian decision NOK.
+CONTEXT_CURRENCIES: dict[str, dict[str, str]] = {
+    "USD": {"au": "AUD", "ca": "CAD", "ca-qc": "CAD", "nz": "NZD", "sg": "SGD", "hk": "HKD"},
+    "KR": {"no": "NOK", "se": "SEK", "dk": "DKK", "is": "ISK"},
+}
+MIL_MILLION = frozenset({"USD", "GBP", "AUD", "CAD", "NZD"})  # in English "$5 mil" is five million
 AMOUNT = re.compile(
     rf"(?<![\w$£€])(?P<pre>{_PRE})\s?(?P<num>{_NUM})(?:\s?(?P<scale>{_SCALE})(?!\w))?(?!\w)"
     rf"|(?<![\w.,$£€])(?P<num2>{_NUM})\s?(?:(?P<scale2>{_SCALE})\s?)?(?:of\s)?(?P<post>{_POST})(?!\w)",
     re.IGNORECASE)
+# "$3-5 billion", "€10 to €20 million": a range, an estimate rather than a decided amount
+RANGE = re.compile(rf"(?<![\w$£€])(?P<pre>{_PRE})\s?(?P<low>{_NUM})\s?(?:-|\u2013|to)\s?(?:(?P=pre)\s?)?"
+                   rf"(?P<num>{_NUM})\s?(?P<scale>{_SCALE})(?!\w)", re.IGNORECASE)
 MONEY_ACTION = re.compile(
     r"(?<!\w)(?:fine[ds]?|fining|penalt(?:y|ies)|penali[sz]\w*|sanction\w*|settle\w*|pay|pays|paid|"
     r"paying|damages|compensation|amende\w*|bu(?:ß|ss)geld\w*|geldbu(?:ß|ss)e\w*|strafe\w*|"
@@ -73,7 +89,11 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
                          re.IGNORECASE)),
     ("intended fine", re.compile(r"intend\w* to (?:fine|impose)|intention to fine|notice of intent|"
                                  r"provisional\w*|proposed (?:fine|penalty)|propos\w+ to fine|"
-                                 r"preliminary|could be fined|plans to fine", re.IGNORECASE)),
+                                 r"preliminary|could be fined|plans to fine|"
+                                 # "proposed a $23m fine", "seeks a €5m penalty", "asks the court to fine"
+                                 r"(?:propos|seek|sought|recommend)\w*\s+(?:a\s+|an\s+)?(?:\S+\s+){0,3}?"
+                                 r"(?:fine|penalt)|ask\w* (?:the|a) (?:court|judge) to (?:fine|impose|order)|"
+                                 r"draft decision", re.IGNORECASE)),
     ("settlement", re.compile(r"settle\w*|agreed to pay|agrees to pay|to resolve", re.IGNORECASE)),
     ("damages", re.compile(r"damages|compensation|class[- ]action", re.IGNORECASE)),
     ("fine", re.compile(r"fine[ds]?\b|fining|penalt|penali[sz]|sanction|amende|bu(?:ß|ss)geld|ordered to pay|"
@@ -86,7 +106,11 @@ _NOT_A_FINE_BEFORE = re.compile(r"(?:revenue|turnover|sales|worth|valued at|valu
                                 re.IGNORECASE)
 _NOT_A_FINE_AFTER = re.compile(r"^\s*(?:in (?:revenue|sales|funding|annual|profit)|of (?:revenue|"
                                r"turnover|funding)|funding|round|valuation|a year|per year|annually|"
-                               r"revenue|turnover)", re.IGNORECASE)
+                               r"revenue|turnover|"
+                               # a rate, not a decision: "$25,000 for each violation", "€50,000 a day"
+                               r"(?:for each|for every|per|a|an|each)\s+(?:\w+\s+)?(?:violation|breach|"
+                               r"infringement|day|week|month|user|person|claimant|member|resident|child|"
+                               r"customer|individual|image|photo)s?\b|each\b)", re.IGNORECASE)
 EVIDENCE_CHARS = 600
 MIN_AMOUNT = 1000  # smaller sums are cut-off headlines ("Fines Top $126 ..."), not penalties
 
@@ -124,8 +148,12 @@ class FineFinder:
             return []  # most texts: no penalty word, no need to look for amounts
         on = _day(published)
         fines: dict[tuple[float, str], Fine] = {}
-        for found in AMOUNT.finditer(tagged.text):
-            fine = self._fine(tagged, found, on)
+        ranges = [(r.start(), r.end()) for r in RANGE.finditer(tagged.text)]
+        found_all = [*RANGE.finditer(tagged.text),
+                     *(m for m in AMOUNT.finditer(tagged.text) if not any(a <= m.start() < b for a, b in ranges))]
+        bounds = sorted((m.start(), m.end()) for m in found_all)
+        for found in found_all:
+            fine = self._fine(tagged, found, on, _neighbours(bounds, found.start()))
             if fine is None:
                 continue
             key = (fine.amount, fine.currency)
@@ -133,16 +161,28 @@ class FineFinder:
                 fines[key] = fine
         return list(fines.values())
 
-    def _fine(self, tagged: Tagged, found: re.Match[str], on: date | None) -> Fine | None:
+    def _fine(self, tagged: Tagged, found: re.Match[str], on: date | None,
+              neighbours: tuple[int, int]) -> Fine | None:
         start, end = _clause(tagged, found.start())
         sentence = tagged.text[start:end]
         kind = _kind(sentence) if MONEY_ACTION.search(sentence) else None
         if kind is None or _excluded(tagged.text, found, start, end):
             return None
+        # Two amounts in one clause may be two stages: "fined £7.5m, down from the £17m it had
+        # proposed". The words between an amount and its neighbours say which it is, if they can.
+        own = tagged.text[max(start, neighbours[0]):min(end, neighbours[1])]
+        kind = "intended fine" if _EARLIER_BEFORE.search(tagged.text, start, found.start()) else _kind(own) or kind
         parsed = parse_amount(found)
         if parsed is None or parsed[0] < MIN_AMOUNT:
             return None
         amount, currency = parsed
+        if found.re is RANGE:
+            kind = "estimate"
+        if found.groupdict().get("pre") in ("$", None) and currency in CONTEXT_CURRENCIES:
+            resolved = _from_context(tagged, currency, start, end)
+            if resolved is None:
+                return None  # "kr" in a text naming no Nordic country: which crown is unknown
+            currency = resolved
         ties = {role: _tie(tagged, role, start, end, found.start()) for role in ("regulator", "company", "law")}
         if kind == "total":
             ties["company"] = (None, False)  # many parties' penalties added up: none of them paid it all
@@ -151,19 +191,94 @@ class FineFinder:
                     sum(local for _, local in ties.values()))
 
 
+# Decisions without an amount: the lens's action tags that name one, as the record calls them.
+ORDER_KINDS = {"order": "order", "ban": "ban", "warning": "reprimand"}
+
+
+def find_orders(tagged: Tagged) -> list[Fine]:
+    """Orders, bans and reprimands an authority gave a company: an action match of ORDER_KINDS
+    with a company in its own clause and a regulator there (or the article's only one). Returned as
+    Fines of amount 0 and no currency, one per (kind, regulator, company)."""
+    found: dict[tuple[str, str, str], Fine] = {}
+    clauses: set[tuple[int, str, str]] = set()  # one decision per clause: "orders X to stop processing"
+    for match in tagged.matches:
+        kind = ORDER_KINDS.get(match.tag) if match.kind == "action" else None
+        if kind is None:
+            continue
+        start, end = _clause(tagged, match.start)
+        company, regulator = _order_parties(tagged, match, start, end)
+        if company is None or regulator is None or (start, regulator, company) in clauses:
+            continue
+        clauses.add((start, regulator, company))
+        law, _ = _tie(tagged, "law", start, end, match.start)
+        found.setdefault((kind, regulator, company), Fine(
+            0.0, "", None, kind, regulator, company, law, tagged.text[start:end].strip()[:EVIDENCE_CHARS]))
+    return list(found.values())
+
+
+# An action asked for, proposed, discussed or disputed is not one taken.
+_NOT_TAKEN = re.compile(r"\b(?:urg\w*|call(?:s|ed|ing)? (?:on|for)|asks?|asked|asking|petition\w*|demand\w*|"
+                        r"propos\w*|consider\w*|could|may|might|would|should|plans? to|threaten\w*|"
+                        r"disagree\w*|debat\w*|oppos\w*|back\w*|support\w*|temporary|necessary)\b", re.IGNORECASE)
+
+
+_RECEIVED = re.compile(r"\b(?:been|was|were|received?|receives|got|gets|hit with|handed|given|slapped with|"
+                       r"served(?: with)?)\b", re.IGNORECASE)
+
+
+def _given(text: str, company: Match, action: Match, regulators: list[int]) -> bool:
+    """Whether a company named before the action is given it: "X has been issued with an
+    enforcement notice", "the watchdog issues X an enforcement notice"."""
+    return company.start < action.start and (
+        bool(_RECEIVED.search(text, company.end, action.start)) or any(r < company.start for r in regulators))
+
+
+def _order_parties(tagged: Tagged, match: Match, start: int, end: int) -> tuple[str | None, str | None]:
+    """(company, regulator) of an order, ban or reprimand: the company it is given to, named after
+    the action ("the FTC bans Rite Aid") or before it in the passive ("Rite Aid banned from"), and
+    the regulator of its clause (or the article's only one); (None, None) for an action not taken."""
+    if _NOT_TAKEN.search(tagged.text, start, match.start) or _NOT_TAKEN.search(tagged.text, match.end, end):
+        return None, None
+    passive = tagged.text[match.start:match.end].split()[0].lower().endswith("ed")
+    regulators = [m.start for m in tagged.matches if m.kind == "regulator" and start <= m.start < end]
+    near = [m for m in tagged.matches if m.kind == "company" and start <= m.start < end
+            and not _attributive(tagged.text, m)
+            and (m.start > match.start or passive or _given(tagged.text, m, match, regulators))]
+    if not near:
+        return None, None
+    company = min(near, key=lambda m: abs(m.start - match.start)).tag
+    return company, _tie(tagged, "regulator", start, end, match.start)[0]
+
+
 def parse_amount(found: re.Match[str]) -> tuple[float, str] | None:
     """(amount in units, ISO currency) of an AMOUNT match, scale words applied."""
     groups = found.groupdict()
-    number = groups["num"] or groups["num2"]
-    scale = (groups["scale"] or groups["scale2"] or "").lower()
-    if groups["pre"]:
+    number = groups.get("num") or groups["num2"]
+    scale = (groups.get("scale") or groups.get("scale2") or "").lower()
+    if groups.get("pre"):
         currency = PREFIXES.get(groups["pre"].lower()) or groups["pre"].upper()
     else:
         currency = SUFFIXES[groups["post"].lower()]
     value = parse_number(number, scaled=bool(scale))
     if value is None or value == 0:
         return None
-    return round(value * SCALES.get(scale, 1.0), 2), currency
+    factor = 1e6 if scale == "mil" and currency in MIL_MILLION else SCALES.get(scale, 1.0)
+    return round(value * factor, 2), currency
+
+
+def _from_context(tagged: Tagged, currency: str, start: int, end: int) -> str | None:
+    """The currency a bare sign stands for: that of the one jurisdiction of its family the clause
+    names, else the text names (and no US jurisdiction beside it, for "$"); else the sign's default
+    (USD for "$", None for "kr")."""
+    family = CONTEXT_CURRENCIES[currency]
+    clause = {m.tag for m in tagged.matches if m.kind == "jurisdiction" and start <= m.start < end}
+    places = {t for t, (kind, _label, _n) in tagged.tags.items() if kind == "jurisdiction"}
+    for named in (clause, places):
+        found = {family[p] for p in named if p in family}
+        american = any(p == "us" or p.startswith("us-") for p in named)
+        if len(found) == 1 and not (currency == "USD" and american):
+            return found.pop()
+    return "USD" if currency == "USD" else None
 
 
 def parse_number(text: str, scaled: bool = False) -> float | None:
@@ -181,6 +296,19 @@ def parse_number(text: str, scaled: bool = False) -> float | None:
         whole = re.sub(r"[,.]", "", text[:last_sep])
         return float(f"{whole}.{decimals}")
     return float(re.sub(r"[,.]", "", text))
+
+
+def _neighbours(bounds: list[tuple[int, int]], at: int) -> tuple[int, int]:
+    """(end of the amount before position `at`, start of the one after it) among `bounds`."""
+    before = [e for s, e in bounds if s < at]
+    after = [s for s, _ in bounds if s > at]
+    return (max(before) if before else 0), (min(after) if after else 1 << 62)
+
+
+# An earlier stage named beside the final one: "down from the £17m it had proposed".
+_EARLIER_BEFORE = re.compile(r"(?:down|reduced|cut|lowered|slashed) from (?:an? |the |its )?(?:initial |"
+                             r"original |earlier |proposed |provisional |planned |intended |previous )?$",
+                             re.IGNORECASE)
 
 
 def _excluded(text: str, found: re.Match[str], start: int, end: int) -> bool:
@@ -214,19 +342,40 @@ def _tie(tagged: Tagged, kind: str, start: int, end: int, at: int) -> tuple[str 
     Analytica ..."; "the ICO fined Clearview AI £7.5m"); one after it counts only before a comma."""
     near = [m for m in tagged.matches if m.kind == kind and start <= m.start < end]
     if kind == "company":
+        near = [m for m in near if not _attributive(tagged.text, m)]
         before = [m for m in near if m.start < at]
         # after the amount only within its phrase: "une amende de 50 millions d'euros à Google",
         # not "... $126 million in fines, Google CEO Sundar Pichai calls for ..."
         near = before or [m for m in near if m.start > at and "," not in tagged.text[at:m.start]]
     if near:
         return min(near, key=lambda m: abs(m.start - at)).tag, True
-    whole = [m for m in tagged.matches if m.kind == kind]
+    whole = [m for m in tagged.matches if m.kind == kind and not (kind == "company" and _attributive(tagged.text, m))]
     if len({m.tag for m in whole}) != 1:
         return None, False
     sentence_start, sentence_end = tagged.sentence_bounds(at)
     if all(sentence_start <= m.start < sentence_end and not start <= m.start < end for m in whole):
         return None, False  # named only in the other clause of this sentence: another story's party
     return whole[0].tag, False
+
+
+# A company's name before one of these nouns names a thing, not a party: "ordered to delete
+# billions of Facebook photos and fined £7.5m" is not Facebook's fine.
+_THING_AFTER = re.compile(r"\s+(?:user|users|photos?|images?|pictures?|videos?|data|accounts?|posts?|"
+                          r"pages?|profiles?|ads|messages?|content|platform|feeds?|groups?|searches)\b",
+                          re.IGNORECASE)
+
+
+# ... or after these, a party of another role: "a company used by the Metropolitan Police".
+_OTHER_ROLE_BEFORE = re.compile(r"(?:used by|deployed by|employed by|sold to|supplied to|customers? such as|"
+                                r"clients? such as|customers? including|clients? including)\s+(?:the\s+)?$",
+                                re.IGNORECASE)
+
+
+def _attributive(text: str, match: Match) -> bool:
+    """Whether a company match names a thing ("Facebook photos") or a party in another role
+    ("used by the Metropolitan Police") rather than one who pays."""
+    return bool(_THING_AFTER.match(text, match.end)
+                or _OTHER_ROLE_BEFORE.search(text, max(0, match.start - 40), match.start))
 
 
 def _day(published: str | None) -> date | None:

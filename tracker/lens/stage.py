@@ -1,5 +1,6 @@
 """`tracker tag`: the lens stage. Tags articles with the taxonomy, finds fines, scores relevance,
-and stores them (`article_tags`, `fines`, `articles.relevance`, `articles.tagged_at`).
+and stores them (`article_tags`, `fines`, `articles.relevance`, `articles.tagged_at`); then brings
+the enforcement record (`decisions`, tracker/lens/record.py) up to date with the fines.
 
 Incremental: an article is looked at again when it changed since it was last looked at (its
 `updated_at`, set whenever its title, excerpt or text changes, is later than `tag_checked_at`, or
@@ -30,8 +31,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from tracker import store
 from tracker.dates import now_iso
 from tracker.store import lens as stored
-from tracker.lens.fines import FineFinder, as_row
+from tracker.lens.fines import FineFinder, as_row, find_orders
 from tracker.lens.matcher import Matcher
+from tracker.lens.record import update_record
 from tracker.lens.relevance import score
 from tracker.lens.taxonomy import Taxonomy, load_taxonomy
 
@@ -50,6 +52,8 @@ class TagSummary:
     changed: int = 0  # articles whose tags or relevance changed (tagged_at moved)
     tags: int = 0  # tag rows written
     fines: int = 0  # fine rows written
+    decisions: int = 0  # rows of the enforcement record after the run
+    record_rebuilt: bool = False  # whether the record was rebuilt (its mentions or corrections changed)
     rebuilt: bool = False
     fingerprint: str = ""
 
@@ -63,6 +67,7 @@ class Result:
     tags: tuple[tuple[str, str, str, int], ...]  # (tag, kind, label, mentions)
     fines: tuple[dict[str, Any], ...]
     relevance: float
+    orders: tuple[dict[str, Any], ...] = ()  # orders, bans and reprimands (no amount)
 
 
 class Tagger:
@@ -86,8 +91,9 @@ class Tagger:
             return None
         tagged = self.matcher.tag("\n".join(p for p in (title, excerpt, text) if p))
         fines = tuple(as_row(f) for f in self.fines.find(tagged, published))
+        orders = tuple(as_row(f) for f in find_orders(tagged))
         tags = tuple((tag, kind, label, n) for tag, (kind, label, n) in sorted(tagged.tags.items()))
-        return Result(article_id, digest, tags, fines, score(tagged.tags, len(fines), self.weights))
+        return Result(article_id, digest, tags, fines, score(tagged.tags, len(fines), self.weights), orders)
 
 
 # --- Worker processes --------------------------------------------------------------------------
@@ -145,6 +151,8 @@ def tag_articles(db: store.Database, taxonomy_path: str | Path | None = None, *,
     with store.transaction(db):
         stored.drop_orphans(db)
         stored.save_fingerprint(db, taxonomy.fingerprint)
+    record = update_record(db, taxonomy, tagger.fines, force=rebuild)
+    summary.decisions, summary.record_rebuilt = record.decisions, record.rebuilt
     logger.info("tagged: %d looked at, %d retagged, %d changed, %d tags, %d fines", summary.articles,
                 summary.retagged, summary.changed, summary.tags, summary.fines)
     return summary
@@ -171,7 +179,7 @@ def _save(db: store.Database, ids: list[int], results: list[Result | None], summ
 
 def _save_result(db: store.Database, result: Result, now: str, summary: TagSummary) -> None:
     changed = stored.save_tags(db, result.article_id, result.tags, result.fines, result.relevance,
-                               result.tag_hash, now)
+                               result.tag_hash, now, result.orders)
     summary.retagged += 1
     summary.changed += changed
     summary.tags += len(result.tags)

@@ -24,7 +24,7 @@ from tracker.serve.search import fts_query
 
 
 FORMATS = ("csv", "jsonl")
-LIST_COLUMNS = frozenset({"publishers", "topics"})
+LIST_COLUMNS = frozenset({"publishers", "topics", "stories", "articles"})  # JSON arrays
 
 
 @dataclass(frozen=True)

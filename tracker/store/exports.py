@@ -13,7 +13,8 @@ from tracker.store.db import Database
 @dataclass(frozen=True)
 class Export:
     """An export's SQL (`select` and `from_`, joined to `where` and `order`) and its filter columns:
-    `story` a story id column, `article` an article id column (for --search), `since` a time column."""
+    `story` a story id column, `article` an article id column (for --search), `since` a time column,
+    `decision` a decision id column (--story and --search then keep decisions reported there)."""
 
     select: str
     from_: str
@@ -22,7 +23,24 @@ class Export:
     story: str | None = None
     article: str | None = None
     since: str | None = None
+    decision: str | None = None  # a decision id column: --story and --search go through its reports
 
+
+# The enforcement export's computed columns: the laws and law articles its reports name (of the
+# decision's laws), its kind in words, its first report's URL, and its stories or articles.
+_LAW_ARTICLES = (
+    "(SELECT group_concat(label, '; ') FROM (SELECT DISTINCT t.label FROM decision_reports r "
+    "JOIN article_tags t ON t.article_id = r.article_id WHERE r.decision_id = d.id AND t.kind = 'law' "
+    "AND EXISTS (SELECT 1 FROM json_each(d.laws) j WHERE t.tag = j.value OR t.tag LIKE j.value || '-art-%') "
+    "ORDER BY t.label))")
+_KIND_LABEL = ("CASE d.kind WHEN 'fine' THEN 'Fine' WHEN 'intended fine' THEN 'Intended fine' "
+               "WHEN 'settlement' THEN 'Settlement' WHEN 'damages' THEN 'Damages or verdict' WHEN 'order' THEN 'Order' "
+               "WHEN 'ban' THEN 'Ban' WHEN 'reprimand' THEN 'Reprimand' ELSE d.kind END")
+_SOURCE = ("(SELECT a.url FROM decision_reports r JOIN articles a ON a.id = r.article_id "
+           "WHERE r.decision_id = d.id ORDER BY a.published, a.id LIMIT 1)")
+_REPORTED = ("(SELECT json_group_array(x) FROM (SELECT DISTINCT {what} AS x FROM decision_reports r "
+             "JOIN articles a ON a.id = r.article_id WHERE r.decision_id = d.id AND {what} IS NOT NULL "
+             "ORDER BY x))")
 
 # Stories matching a search: those with a matching article.
 _STORY_OF_MATCH = "SELECT cluster_id FROM articles WHERE id IN ({match})"
@@ -62,6 +80,16 @@ EXPORTS: dict[str, Export | str] = {
                "f.regulator, f.company, f.law, f.evidence",
         from_="fines f JOIN articles a ON a.id = f.article_id", order="f.article_id, f.id",
         story="a.cluster_id", article="f.article_id", since="a.published"),
+    # the enforcement record: one row per decision, the CMS Enforcement Tracker's columns first
+    "enforcement": Export(
+        select="d.id, d.jurisdiction_label AS country, d.authority_label AS authority, "
+               "d.decided AS date_of_decision, ROUND(d.amount_eur) AS fine, d.target_label AS organisation, "
+               "NULL AS sector, " + _LAW_ARTICLES + " AS articles_of_the_law, " + _KIND_LABEL + " AS type, "
+               + _SOURCE + " AS source, d.kind, d.case_id AS \"case\", d.stage, d.counted, "
+               + _REPORTED.format(what="a.cluster_id") + " AS stories, "
+               + _REPORTED.format(what="a.id") + " AS articles, d.amount, d.currency, d.amount_eur, "
+               "d.authority AS authority_id, d.target AS organisation_id, d.jurisdiction AS country_id",
+        from_="decisions d", order="d.decided, d.id", since="d.decided", decision="d.id"),
 }
 
 
@@ -91,7 +119,16 @@ def export_sql(what: str, filters: ExportFilters) -> tuple[str, list[Any]]:
     return f"SELECT {spec.select} FROM {spec.from_}{clause} ORDER BY {spec.order}", params
 
 
+# Decisions reported by the articles of a story, or by articles matching a search.
+_DECISION_OF_STORY = ("SELECT r.decision_id FROM decision_reports r JOIN articles a ON a.id = r.article_id "
+                      "WHERE a.cluster_id = ?")
+_DECISION_OF_MATCH = "SELECT decision_id FROM decision_reports WHERE article_id IN ({match})"
+
+
 def _conditions(what: str, spec: Export, filters: ExportFilters) -> Iterable[tuple[str, list[Any]]]:
+    if spec.decision:
+        yield from _decision_conditions(spec, filters)
+        return
     if filters.story is not None:
         yield _need(what, "--story", spec.story) + " = ?", [filters.story]
     if filters.match:
@@ -102,6 +139,16 @@ def _conditions(what: str, spec: Export, filters: ExportFilters) -> Iterable[tup
             yield f"{_need(what, '--search', spec.story)} IN ({_STORY_OF_MATCH.format(match=ids)})", [filters.match]
     if filters.since:
         yield _need(what, "--since", spec.since) + " >= ?", [filters.since]
+
+
+def _decision_conditions(spec: Export, filters: ExportFilters) -> Iterable[tuple[str, list[Any]]]:
+    if filters.story is not None:
+        yield f"{spec.decision} IN ({_DECISION_OF_STORY})", [filters.story]
+    if filters.match:
+        ids = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+        yield f"{spec.decision} IN ({_DECISION_OF_MATCH.format(match=ids)})", [filters.match]
+    if filters.since:
+        yield f"{spec.since} >= ?", [filters.since[:10]]
 
 
 def _need(what: str, option: str, column: str | None) -> str:

@@ -1,4 +1,5 @@
-"""The privacy lens's rows: each article's tags (`article_tags`), the fines it reports (`fines`),
+"""The privacy lens's rows: each article's tags (`article_tags`), the fines it reports (`fines`) and
+the orders, bans and reprimands (`order_mentions`),
 its relevance and tagging times on `articles`, and the taxonomy fingerprint (`lens`)."""
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def save_checked(db: Database, ids: Sequence[int], now: str) -> None:
 
 
 def save_tags(db: Database, article_id: int, tags: Sequence[tuple[str, str, str, int]],
-              fines: Sequence[dict[str, Any]], relevance: float, tag_hash: str, now: str) -> bool:
+              fines: Sequence[dict[str, Any]], relevance: float, tag_hash: str, now: str,
+              orders: Sequence[dict[str, Any]] = ()) -> bool:
     """Replace an article's tags (tag, kind, label, mentions) and fines and set its relevance;
     `tagged_at` moves to `now` only when its tags or relevance changed. Returns whether they did."""
     old_tags = {(t, k) for t, k in db.conn.execute(
@@ -52,6 +54,11 @@ def save_tags(db: Database, article_id: int, tags: Sequence[tuple[str, str, str,
     old_relevance = db.conn.execute("SELECT relevance FROM articles WHERE id = ?", [article_id]).fetchone()[0]
     db.conn.execute("DELETE FROM article_tags WHERE article_id = ?", [article_id])
     db.conn.execute("DELETE FROM fines WHERE article_id = ?", [article_id])
+    db.conn.execute("DELETE FROM order_mentions WHERE article_id = ?", [article_id])
+    db.conn.executemany(
+        "INSERT INTO order_mentions (article_id, kind, regulator, company, law, evidence) "
+        "VALUES (:article_id, :kind, :regulator, :company, :law, :evidence)",
+        [{"article_id": article_id, **order} for order in orders])
     db.conn.executemany("INSERT INTO article_tags (article_id, tag, kind, label, mentions) VALUES (?, ?, ?, ?, ?)",
                         [(article_id, *tag) for tag in tags])
     db.conn.executemany(
@@ -67,7 +74,7 @@ def save_tags(db: Database, article_id: int, tags: Sequence[tuple[str, str, str,
 
 def drop_orphans(db: Database) -> None:
     """Tags and fines of articles that no longer exist (merged into another, or deleted)."""
-    for table in ("article_tags", "fines"):
+    for table in ("article_tags", "fines", "order_mentions"):
         db.conn.execute(f"DELETE FROM {table} WHERE article_id NOT IN (SELECT id FROM articles)")
 
 

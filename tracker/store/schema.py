@@ -160,6 +160,35 @@ TABLES: dict[str, dict[str, Any]] = {
         "pk": "id",
         "not_null": ["article_id", "amount", "currency"],
     },
+    "order_mentions": {  # one row per order, ban or reprimand an article reports (no amount)
+        "columns": {"id": int, "article_id": int, "kind": str, "regulator": str, "company": str,
+                    "law": str, "evidence": str},
+        "pk": "id",
+        "not_null": ["article_id", "kind"],
+    },
+    # The enforcement record (tracker/lens/record.py): one row per decision or stage of a case,
+    # reconciled from `fines`; its reports (which article gave which amount, and the sentence); and
+    # the analysts' corrections, which name reports by (article, amount, currency).
+    "decisions": {
+        "columns": {"id": int, "case_id": int, "stage": int, "kind": str, "authority": str,
+                    "authority_label": str, "target": str, "target_label": str, "jurisdiction": str,
+                    "jurisdiction_label": str, "laws": str, "law_labels": str, "amount": float,
+                    "currency": str, "amount_eur": float, "decided": str, "reports": int,
+                    "articles": int, "counted": int, "corrected": int},
+        "pk": "id",
+        "not_null": ["kind"],  # orders, bans and reprimands have no amount
+    },
+    "decision_reports": {
+        "columns": {"decision_id": int, "article_id": int, "amount": float, "currency": str,
+                    "amount_eur": float, "kind": str, "evidence": str},
+        "pk": ("article_id", "amount", "currency"),
+        "not_null": ["decision_id"],
+    },
+    "decision_corrections": {
+        "columns": {"id": int, "action": str, "article_id": int, "amount": float, "currency": str,
+                    "other": str, "keys": str, "fields": str, "at": str},
+        "pk": "id",
+    },
     "lens": {  # how the stored tags were made (taxonomy fingerprint): a change means retag all
         "columns": {"key": str, "value": str},
         "pk": "key",
@@ -193,6 +222,12 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("article_tags", ("tag", "article_id"), False),  # a tag's articles (facets, canned queries)
     ("article_tags", ("kind", "tag"), False),
     ("fines", ("article_id",), False),
+    ("decision_reports", ("decision_id",), False),
+    ("order_mentions", ("article_id",), False),
+    ("decisions", ("case_id", "stage"), False),
+    ("decisions", ("target", "decided"), False),  # a company's record in date order
+    ("decisions", ("authority", "decided"), False),  # an authority's record
+    ("decisions", ("decided", "id"), False),
     ("articles", ("relevance",), False),
     ("sources", ("url",), True),
     ("sources", ("active", "next_poll_at"), False),
@@ -280,12 +315,15 @@ VIEWS: dict[str, str] = {
             f"article_id = a.id AND kind = '{kind}' ORDER BY label)) AS {column}"
             for kind, column in LENS_COLUMNS)
         + " FROM articles a WHERE a.tagged_at IS NOT NULL ORDER BY a.published DESC, a.id DESC"),
-    # One row per reported fine, settlement or damages award, newest first, with who and under what.
+    # One row per reported fine, settlement or damages award, newest first, with who and under what,
+    # and the decision of the enforcement record it was reconciled into (none: not a decision).
     "enforcement": (
         "SELECT f.id AS fine_id, substr(a.published, 1, 10) AS date, rt.label AS regulator, "
         "ct.label AS company, lt.label AS law, f.kind, f.amount, f.currency, f.amount_eur, "
-        "a.cluster_id AS story_id, c.headline AS story_headline, f.article_id, a.url, f.evidence "
-        "FROM fines f JOIN articles a ON a.id = f.article_id LEFT JOIN clusters c ON c.id = a.cluster_id "
+        "a.cluster_id AS story_id, c.headline AS story_headline, f.article_id, a.url, f.evidence, "
+        "d.decision_id FROM fines f JOIN articles a ON a.id = f.article_id LEFT JOIN clusters c ON c.id = a.cluster_id "
+        "LEFT JOIN decision_reports d ON d.article_id = f.article_id AND d.amount = f.amount "
+        "AND d.currency = f.currency "
         "LEFT JOIN article_tags rt ON rt.article_id = f.article_id AND rt.tag = f.regulator "
         "LEFT JOIN article_tags ct ON ct.article_id = f.article_id AND ct.tag = f.company "
         "LEFT JOIN article_tags lt ON lt.article_id = f.article_id AND lt.tag = f.law "

@@ -22,7 +22,9 @@ LABEL_VIEWS = {"article_tag_list", "story_tags"}
 ID_LINKS = {("story_lens", "id"): "story", ("article_lens", "id"): "article",
             ("article_lens", "story_id"): "story", ("article_tag_list", "story_id"): "story",
             ("article_tag_list", "article_id"): "article", ("story_tags", "story_id"): "story",
-            ("enforcement", "story_id"): "story", ("enforcement", "article_id"): "article"}
+            ("enforcement", "story_id"): "story", ("enforcement", "article_id"): "article",
+            ("decisions", "id"): "decision", ("decisions", "case_id"): "decision",
+            ("enforcement", "decision_id"): "decision"}
 
 
 @hookimpl
@@ -34,7 +36,7 @@ def render_cell(value: Any, column: str, table: str | None, database: str, datas
         return _link(datasette.urls.table(database, table), "label", value)
     kind = ID_LINKS.get((table, column)) if table else None
     if kind and isinstance(value, int) and not isinstance(value, bool):
-        href = (f"{datasette.urls.query(database, 'story')}?id={value}" if kind == "story"
+        href = (f"{datasette.urls.query(database, kind)}?id={value}" if kind in ("story", "decision")
                 else datasette.urls.row(database, "articles", str(value)))
         return Markup('<a href="{}">{}</a>').format(escape(href), value)
     return None

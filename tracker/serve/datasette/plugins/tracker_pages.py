@@ -58,8 +58,13 @@ STORY_TAGS = ("SELECT t.kind, t.tag, t.label, COUNT(*) AS articles FROM article_
               "JOIN articles a ON a.id = t.article_id WHERE a.cluster_id = ? "
               "GROUP BY t.kind, t.tag ORDER BY articles DESC, t.label")
 STORY_RELEVANCE = "SELECT MAX(relevance) AS relevance FROM articles WHERE cluster_id = ?"
-STORY_FINES = ("SELECT date, regulator, company, law, kind, amount, currency, amount_eur FROM enforcement "
-               "WHERE story_id = ? GROUP BY kind, amount, currency ORDER BY amount_eur DESC")
+# The decisions its articles report (the enforcement record): one line per decision, however many
+# articles report it and in whatever rounding or currency.
+STORY_FINES = ("SELECT d.id AS decision_id, d.decided AS date, d.authority_label AS regulator, "
+               "d.target_label AS company, json_extract(d.law_labels, '$[0]') AS law, d.kind, d.amount, "
+               "d.currency, d.amount_eur FROM decisions d WHERE d.id IN (SELECT r.decision_id FROM "
+               "decision_reports r JOIN articles a ON a.id = r.article_id WHERE a.cluster_id = ?) "
+               "ORDER BY d.decided, d.id")
 # How the story page names each kind of tag, in the order it lists them.
 TAG_KINDS = (("regulator", "Regulators"), ("law", "Laws"), ("action", "Actions"),
              ("jurisdiction", "Jurisdictions"), ("company", "Companies and agencies"),
