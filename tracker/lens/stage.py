@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from tracker import store
 from tracker.dates import now_iso
 from tracker.store import lens as stored
+from tracker.store.lensfacets import refresh_lens_facets
 from tracker.lens.fines import FineFinder, as_row
 from tracker.lens.matcher import Matcher
 from tracker.lens.relevance import score
@@ -145,6 +146,7 @@ def tag_articles(db: store.Database, taxonomy_path: str | Path | None = None, *,
     with store.transaction(db):
         stored.drop_orphans(db)
         stored.save_fingerprint(db, taxonomy.fingerprint)
+    refresh_lens_facets(db)  # the pages' per-story tags follow the new ones
     logger.info("tagged: %d looked at, %d retagged, %d changed, %d tags, %d fines", summary.articles,
                 summary.retagged, summary.changed, summary.tags, summary.fines)
     return summary

@@ -1,0 +1,100 @@
+"""The lens as stored data (story_lens, story_tag_links, lens_tags) and the lens pages' filters and
+facets, against real SQLite and a real `tracker serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.test_lens import add_article, stored, taxonomy_dir  # noqa: F401 (a fixture)
+from tests.test_serve import get, get_json, serving
+from tracker.lens.stage import tag_articles
+from tracker.store import Database, open_db
+from tracker.store.lensfacets import refresh_lens_facets
+
+STORIES = {  # id -> (first_seen, titles of its articles)
+    1: ("2022-05-23T00:00:00Z", ["The ICO fined Clearview AI £7.5m under the GDPR",
+                                 "UK watchdog ICO fines Clearview over facial recognition"]),
+    2: ("2021-03-01T00:00:00Z", ["Italy's Garante fined Clearview AI under the GDPR"]),
+    3: ("2020-01-10T00:00:00Z", ["Meta settled the Illinois biometric privacy law suit"]),
+}
+
+
+def _story_db(path: Path, taxonomy: Path) -> Database:
+    db = open_db(path)
+    for story, (when, titles) in STORIES.items():
+        db.conn.execute("INSERT INTO clusters (id, headline, first_seen, last_seen, n_articles, n_publishers, "
+                        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+                        [story, titles[0], when, when, len(titles), when, when])
+        for n, title in enumerate(titles):
+            article = add_article(db, f"https://a.example/{story}/{n}", title, published=when)
+            db.conn.execute("UPDATE articles SET cluster_id = ?, publisher = ? WHERE id = ?",
+                            [story, f"Outlet {n}", article])
+    tag_articles(db, taxonomy)  # ends with refresh_lens_facets
+    return db
+
+
+def _links(db: Database, tag: str) -> list[tuple[Any, ...]]:
+    return stored(db, "SELECT story_id, articles FROM story_tag_links WHERE tag = ? ORDER BY story_id", tag)
+
+
+def test_tag_stage_stores_each_storys_tags_and_a_refresh_follows_moves_and_merges(
+        tmp_path: Path, taxonomy_dir: Path) -> None:  # noqa: F811
+    db = _story_db(tmp_path / "lens.db", taxonomy_dir)
+    assert _links(db, "clearview-ai") == [(1, 2), (2, 1)]
+    assert _links(db, "gdpr") == [(1, 1), (2, 1)]
+    row = stored(db, "SELECT regulators, laws, companies, relevance >= 0.9 FROM story_lens WHERE id = 2")[0]
+    assert row == ('["Garante per la protezione dei dati personali (Italy)"]',
+                   '["General Data Protection Regulation (GDPR)"]', '["Clearview AI"]', 1)
+    assert stored(db, "SELECT stories, articles FROM lens_tags WHERE tag = 'clearview-ai'") == [(2, 3)]
+    # as if refreshed in 2099; then clustering moves story 2's article into story 1 and merges 2 away
+    db.conn.execute("UPDATE lens SET value = '2099-01-01T00:00:00Z' WHERE key = 'facets_at'")
+    db.conn.execute("UPDATE articles SET cluster_id = 1, clustered_at = '2100-01-01T00:00:00Z' WHERE cluster_id = 2")
+    db.conn.execute("UPDATE clusters SET merged_into = 1, updated_at = '2100-01-01T00:00:00Z' WHERE id = 2")
+    assert refresh_lens_facets(db) == 2  # only the stories touched: 1 and 2, not 3
+    assert _links(db, "clearview-ai") == [(1, 3)]
+    assert _links(db, "garante") == [(1, 1)]
+    assert stored(db, "SELECT id FROM story_lens ORDER BY id") == [(1,), (3,)]
+    assert stored(db, "SELECT stories, articles FROM lens_tags WHERE tag = 'clearview-ai'") == [(1, 3)]
+    db.conn.execute("UPDATE lens SET value = '2101-01-01T00:00:00Z' WHERE key = 'facets_at'")
+    assert refresh_lens_facets(db) == 0  # nothing changed since
+
+
+def test_a_database_from_before_the_stored_lens_is_summarised_when_served(
+        tmp_path: Path, taxonomy_dir: Path) -> None:  # noqa: F811
+    db_path = tmp_path / "old.db"
+    db = _story_db(db_path, taxonomy_dir)
+    db.conn.execute("DELETE FROM story_lens")
+    db.conn.execute("DELETE FROM lens WHERE key = 'facets_at'")
+    db.close()
+    with serving(db_path, tmp_path / "serve.log") as base:
+        assert [r["id"] for r in get_json(base, "/old/story_lens.json", _shape="array", _sort="id")] == [1, 2, 3]
+
+
+def test_lens_filters_combine_and_tag_facets_count_the_filtered_stories_by_name(
+        tmp_path: Path, taxonomy_dir: Path) -> None:  # noqa: F811
+    db_path = tmp_path / "lens.db"
+    _story_db(db_path, taxonomy_dir).close()
+
+    def ids(table: str = "story_lens", **params: str) -> list[int]:
+        return sorted(r["id"] for r in get_json(base, f"/lens/{table}.json", _shape="array", **params))
+
+    with serving(db_path, tmp_path / "serve.log") as base:
+        assert ids(_company="clearview-ai") == [1, 2]
+        assert ids(_company="Clearview AI", _regulator="ico") == [1]  # a label or an id, all must hold
+        assert ids(_law="gdpr", _since="2021-01-01", _until="2021-12-31") == [2]
+        assert ids(_min_relevance="0.5", _outlet="Outlet 1") == [1]
+        assert ids(_law="no-such-law") == []
+        assert ids("article_lens", _company="clearview-ai", _regulator="garante") == [3]
+        page = get_json(base, "/lens/story_lens.json", _facet_tag="company", _law="gdpr")
+        company = page["facet_results"]["company"]["results"]
+        assert [(f["label"], f["count"]) for f in company] == [("Clearview AI", 2)]
+        assert "_company=clearview-ai" in company[0]["toggle_url"] and "_law=gdpr" in company[0]["toggle_url"]
+        unfiltered = get_json(base, "/lens/article_lens.json", _facet_tag="regulator")
+        assert {(f["value"], f["count"]) for f in unfiltered["facet_results"]["regulator"]["results"]} == \
+            {("ico", 2), ("garante", 1)}
+        status, html = get(base, "/lens/story_lens", _law="gdpr", _regulator="ico")
+        assert status == 200 and "law: General Data Protection Regulation (GDPR)" in html
+        assert "These facets timed out" not in html
+        status, body = get(base, "/lens/story_lens", _since="last week")
+        assert status == 400 and "_since=&#39;last week&#39;: expected a date YYYY-MM-DD" in body
