@@ -98,3 +98,30 @@ def test_lens_filters_combine_and_tag_facets_count_the_filtered_stories_by_name(
         assert "These facets timed out" not in html
         status, body = get(base, "/lens/story_lens", _since="last week")
         assert status == 400 and "_since=&#39;last week&#39;: expected a date YYYY-MM-DD" in body
+
+
+def test_search_finds_articles_by_a_taxonomy_name_ranks_the_beat_first_and_says_what_it_left_out(
+        tmp_path: Path, taxonomy_dir: Path) -> None:  # noqa: F811
+    db_path = tmp_path / "lens.db"
+    db = _story_db(db_path, taxonomy_dir)
+    # off the beat: the words match, nothing of the lens does (relevance ~0)
+    add_article(db, "https://b.example/report", "Clearview market research report on facial recognition",
+                published="2022-05-24T00:00:00Z")
+    tag_articles(db, taxonomy_dir)
+    db.close()
+
+    def search(page: str = "search", **params: str) -> list[dict[str, Any]]:
+        return list(get_json(base, f"/lens/{page}.json", _shape="array", **params))
+
+    with serving(db_path, tmp_path / "serve.log") as base:
+        # no article says "BIPA": the lens tagged story 3's article from "Illinois biometric privacy law"
+        assert [r["story_id"] for r in search(q="BIPA")] == [3]
+        by_name = search("search_stories", q="Biometric Information Privacy Act (Illinois)")
+        assert [r["story_id"] for r in by_name] == [3]
+        hits = search(q="Clearview")
+        assert len(hits) == 4 and hits[-1]["url"] == "https://b.example/report"  # the beat ranks first
+        assert [r["story_id"] for r in search(q="title:ICO")] == [1, 1]
+        assert {r["story_id"] for r in search(q="Clearview -Garante")} == {1, None}
+        assert search(q="NOT GDPR") == []  # not every article, not the GDPR ones
+        status, html = get(base, "/lens/search", q="NOT GDPR")
+        assert status == 200 and "Left out NOT &#34;GDPR&#34;" in html and "not supported" in html
