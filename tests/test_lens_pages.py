@@ -3,6 +3,7 @@ facets, against real SQLite and a real `tracker serve`."""
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,26 @@ def test_search_finds_articles_by_a_taxonomy_name_ranks_the_beat_first_and_says_
         assert search(q="NOT GDPR") == []  # not every article, not the GDPR ones
         status, html = get(base, "/lens/search", q="NOT GDPR")
         assert status == 200 and "Left out NOT &#34;GDPR&#34;" in html and "not supported" in html
+
+
+def test_pages_show_names_amounts_and_linked_headlines_and_name_downloads_after_the_story(
+        tmp_path: Path, taxonomy_dir: Path) -> None:  # noqa: F811
+    db_path = tmp_path / "lens.db"
+    _story_db(db_path, taxonomy_dir).close()
+    with serving(db_path, tmp_path / "serve.log") as base:
+        status, fines = get(base, "/lens/fines")
+        body = fines.split("<tbody>")[1]
+        assert status == 200 and '<span title="ico">Information Commissioner&#39;s Office (UK)</span>' in body
+        assert '<span title="clearview-ai">Clearview AI</span>' in body and "7,500,000 GBP" in body
+        assert ">ico<" not in body and "7500000" not in body
+        status, lens = get(base, "/lens/story_lens")
+        assert '<a href="/lens/story?id=1">The ICO fined Clearview AI £7.5m under the GDPR</a>' in lens
+        assert "[]" not in lens.split("<tbody>")[1]  # story 2 names no technology: an empty cell
+        status, tags = get(base, "/lens/story_tags")
+        assert '<a href="/lens/story?id=2">Italy&#39;s Garante fined Clearview AI under the GDPR</a>' in tags
+        status, new = get(base, "/lens/new_stories")
+        assert status == 200 and "<h3>Showing 3 rows" in new and "Custom SQL query" not in new
+        assert '<a href="/lens/story?id=3">Meta settled the Illinois biometric privacy law suit</a>' in new
+        with urllib.request.urlopen(f"{base}/lens/story.csv?id=1&_dl=1", timeout=30) as response:
+            disposition = response.headers["content-disposition"]
+        assert disposition == 'attachment; filename="story-1-the-ico-fined-clearview-ai-7-5m-under-the-gdpr.csv"'

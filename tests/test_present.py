@@ -31,3 +31,15 @@ def test_copies_fold_under_their_original_in_the_same_story() -> None:
 def test_neighbour_terms_are_the_distinctive_words() -> None:
     assert neighbour_terms("Google CEO Sundar Pichai calls for regulation of AI in 2020") == [
         "regulation", "google", "pichai", "sundar", "calls", "ceo"]
+
+
+def test_amounts_read_with_their_currency_and_downloads_are_named_after_the_story() -> None:
+    from tracker.serve.present import download_name, money
+
+    assert money(14542040.24, "GBP") == "14,542,040.24 GBP" and money(7_500_000.0, "EUR") == "7,500,000 EUR"
+    assert money(None, "GBP") is None and money(True, "GBP") is None and money(12, None) == "12"
+    assert download_name("story", 42, "ICO fines Clearview AI £7.5m") == "story-42-ico-fines-clearview-ai-7-5m.csv"
+    assert download_name("story", 7, "Ärger über Überwachung") == "story-7-arger-uber-uberwachung.csv"
+    assert download_name("story", 9, None) == "story-9.csv"
+    long = download_name("story", 1, "word " * 40)
+    assert len(long) <= len("story-1-.csv") + 60 and long.endswith("-word.csv")

@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -216,8 +217,11 @@ def time_page(base: str, name: str, paths: Callable[[int], str], n: int) -> Timi
     for i in range(-3, n):
         path = paths(i)
         started = time.perf_counter()
-        with urllib.request.urlopen(base + path, timeout=60) as response:
-            response.read()
+        try:
+            with urllib.request.urlopen(base + path, timeout=60) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:  # name the page: a 400 is a timed-out query
+            raise RuntimeError(f"{path}: HTTP {exc.code} {exc.read()[:300]!r}") from exc
         if i >= 0:
             ms.append((time.perf_counter() - started) * 1000)
     return Timing(name, paths(0), ms)

@@ -49,6 +49,8 @@ def _label_links(base: str, param: str, value: str) -> Any:
         return None
     if not isinstance(labels, list):
         return None
+    if not labels:  # an empty cell, not "[]" (an empty string would let Datasette show the raw value)
+        return Markup('<span class="tracker-none"></span>')
     return Markup(", ").join(_link(base, param, str(label)) for label in labels)
 
 

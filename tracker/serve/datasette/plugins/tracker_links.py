@@ -112,6 +112,8 @@ def _list_cell(column: str, value: Any, database: str, datasette: Any) -> Any:
     items = json_list(value)
     if items is None:
         return None
+    if not items:  # an empty cell, not "[]" (an empty string would let Datasette show the raw value)
+        return Markup('<span class="tracker-none"></span>')
     if column != "publishers":
         return "; ".join(items)
     base = datasette.urls.query(database, "stories_by_publisher")
