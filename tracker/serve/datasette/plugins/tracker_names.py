@@ -23,11 +23,12 @@ from tracker.serve.present import download_name, money
 
 # (table or view, column) -> the column holding the story id its text names; a table of None is any
 # canned or arbitrary query (Datasette names no table for them) with that column
-HEADLINES = {("stories", "headline"): "id", ("story_lens", "headline"): "id",
+HEADLINES: dict[tuple[str | None, str], str] = {("stories", "headline"): "id", ("story_lens", "headline"): "id",
              ("story_tags", "headline"): "story_id", ("enforcement", "story_headline"): "story_id",
              ("story_articles", "story_headline"): "story_id", (None, "headline"): "story_id"}
-TITLES = {("article_lens", "title"): "id", ("article_tag_list", "title"): "article_id",
-          ("story_articles", "title"): "article_id"}
+TITLES: dict[tuple[str | None, str], str] = {
+    ("article_lens", "title"): "id", ("article_tag_list", "title"): "article_id",
+    ("story_articles", "title"): "article_id"}
 TAG_COLUMNS = {("fines", "regulator"), ("fines", "company"), ("fines", "law")}
 AMOUNTS = {"amount": "currency", "amount_eur": "EUR", "total_eur": "EUR", "largest_eur": "EUR"}
 LABEL = "SELECT label FROM lens_tags WHERE tag = ?"
@@ -45,7 +46,7 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     if key in TAG_COLUMNS and isinstance(value, str) and value:
         return _tag_label(datasette, database, value)
     if column in AMOUNTS:
-        currency = AMOUNTS[column]
+        currency: Any = AMOUNTS[column]
         if currency == "currency":
             currency = row["currency"] if "currency" in row.keys() else None
         return money(value, currency)
