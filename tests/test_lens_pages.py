@@ -97,6 +97,13 @@ def test_lens_filters_combine_and_tag_facets_count_the_filtered_stories_by_name(
         status, html = get(base, "/lens/story_lens", _law="gdpr", _regulator="ico")
         assert status == 200 and "law: General Data Protection Regulation (GDPR)" in html
         assert "These facets timed out" not in html
+        assert ids(_q="facial recognition") == [1] and ids(_q="BIPA") == [3]  # words, or a taxonomy name
+        assert ids("article_lens", _q="Clearview", _regulator="garante") == [3]
+        status, html = get(base, "/lens/story_lens", _law="gdpr", _q="Clearview")
+        bar = html.split('class="tracker-filters"')[1].split("</form>")[0]
+        assert '<option value="gdpr" selected>General Data Protection Regulation (GDPR) (2)</option>' in bar
+        assert '<option value="bipa">Biometric Information Privacy Act (Illinois) (1)</option>' in bar
+        assert 'name="_q" value="Clearview"' in bar
         status, body = get(base, "/lens/story_lens", _since="last week")
         assert status == 400 and "_since=&#39;last week&#39;: expected a date YYYY-MM-DD" in body
 

@@ -5,7 +5,10 @@ On `story_lens` and `article_lens` a request may carry, combined at will and kep
 - `_regulator=`, `_law=`, `_action=`, `_jurisdiction=`, `_technology=`, `_company=`: a taxonomy
   id (`ico`, `gdpr`) or its label; repeated, every one must hold;
 - `_outlet=` a publisher name; `_since=` / `_until=` dates (YYYY-MM-DD, inclusive);
-- `_min_relevance=` a number in [0, 1].
+- `_min_relevance=` a number in [0, 1];
+- `_q=` words as on the search pages (or a taxonomy name: "BIPA").
+
+The lens pages show them as a filter bar (templates/table.html), its lists of names with counts.
 
 Each becomes an `id IN (SELECT ... WHERE tag = ?)` over `story_tag_links` or `article_tags` (both
 indexed on tag), never a scan of JSON arrays. `?_facet_tag=law` counts the stories (or articles)
@@ -26,6 +29,8 @@ from datasette.filters import FilterArguments
 from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import BadRequest
 
+from tracker.serve.search import fts_query
+
 KINDS = ("regulator", "law", "action", "jurisdiction", "technology", "company")
 # Per page: the clause for "carries tag :p", "from outlet :p", the date column(s), and the facet's
 # link table with its row id column.
@@ -40,6 +45,14 @@ FACET_LINKS = {"story_lens": ("story_tag_links", "story_id", "stories"),
                "article_lens": ("article_tags", "article_id", "articles")}
 RESOLVE = ("SELECT tag, label FROM lens_tags WHERE kind = :kind AND (tag = lower(:value) OR label = :value) "
            "ORDER BY tag = lower(:value) DESC LIMIT 1")
+# `_q=`: the search pages' words (tracker/serve/search.py) among the 5,000 most recently found
+# text matches, or a taxonomy name ("BIPA") for the articles tagged with it.
+MATCHES = ("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :lens_q ORDER BY rowid DESC LIMIT 5000")
+NAMED = "SELECT article_id FROM article_tags WHERE tag IN (SELECT tag FROM lens_names WHERE name = lower(:lens_name))"
+SEARCH_CLAUSE = {"story_lens": f"id IN (SELECT cluster_id FROM articles WHERE id IN ({MATCHES}) OR id IN ({NAMED}))",
+                 "article_lens": f"(id IN ({MATCHES}) OR id IN ({NAMED}))"}
+# The filter bar's lists: every tag in use, by kind, most used first.
+OPTIONS = "SELECT kind, tag, label, stories, articles FROM lens_tags ORDER BY kind, stories DESC, label"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -70,7 +83,12 @@ def _values(request: Any, name: str) -> list[str]:
 
 def _other_filters(request: Any, table: str, clauses: list[str], params: dict[str, Any],
                    described: list[str]) -> None:
-    """Outlet, date range and relevance threshold; a malformed value is a 400 naming it."""
+    """Search words, outlet, date range and relevance threshold; a malformed value is a 400 naming it."""
+    for text in _values(request, "_q")[:1]:
+        if fts_query(text):
+            params.update(lens_q=fts_query(text), lens_name=text.strip(' "'))
+            clauses.append(SEARCH_CLAUSE[table])
+            described.append(f"matching {text}")
     for i, outlet in enumerate(_values(request, "_outlet")):
         params[f"lens_outlet_{i}"] = outlet
         clauses.append(OUTLET_CLAUSE[table].format(p=f"lens_outlet_{i}"))
@@ -96,6 +114,25 @@ async def resolve_tag(datasette: Any, database: str, kind: str, value: str) -> t
     """(tag id, label) for an id or label of this kind; unknown values stay as typed (no rows)."""
     rows = (await datasette.get_database(database).execute(RESOLVE, {"kind": kind, "value": value})).rows
     return (rows[0]["tag"], rows[0]["label"]) if rows else (value.lower(), f"{value} (unknown)")
+
+
+@hookimpl
+def extra_template_vars(template: str, database: str | None, table: str | None, request: Any,
+                        datasette: Any) -> Any:
+    """The filter bar's lists and current values on the lens pages."""
+    if not template.startswith("table") or table not in TAG_CLAUSE or not database or request is None:
+        return {}
+
+    async def bar() -> dict[str, Any]:
+        rows = (await datasette.get_database(database).execute(OPTIONS)).rows
+        count = "stories" if table == "story_lens" else "articles"
+        options = {kind: [(r["tag"], r["label"], r[count]) for r in rows if r["kind"] == kind and r[count]]
+                   for kind in KINDS}
+        chosen = {name: request.args.get(f"_{name}", "") for name in
+                  (*KINDS, "q", "outlet", "since", "until", "min_relevance")}
+        return {"lens_bar": {"options": options, "chosen": chosen, "count": count}}
+
+    return bar
 
 
 @hookimpl
