@@ -26,6 +26,7 @@ from tracker.dates import now_iso
 from tracker.store import runs
 from tracker.store import stories as stored_stories
 from tracker.errors import LockHeldError, TaxonomyError, one_line
+from tracker.watches import alert_watches
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +218,7 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
                 crawl.due, crawl.fetched, crawl.failed, summary.refused, log_file)
     _tag(db, summary, progress)
     _cluster(db, summary, progress)
+    alert_watches(db, summary.run_id)  # never raises: an undelivered alert is retried next run
 
 
 def _tag(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:

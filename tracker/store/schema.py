@@ -158,6 +158,23 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {"name": str, "tag": str, "kind": str},
         "pk": ("name", "tag"),
     },
+    # Watches (tracker/watches.py): saved searches, what each already alerted on, alerts to deliver
+    "watches": {
+        "columns": {"id": int, "name": str, "query": str, "fts": str, "filters": str, "email": str,
+                    "webhook": str, "created_at": str},
+        "pk": "id",
+        "not_null": ["name"],
+    },
+    "watch_stories": {
+        "columns": {"watch_id": int, "story_id": int, "seen": str, "added": str, "first_matched_at": str,
+                    "changed_at": str},
+        "pk": ("watch_id", "story_id"),
+    },
+    "watch_deliveries": {
+        "columns": {"id": int, "watch_id": int, "run_id": int, "channel": str, "target": str, "payload": str,
+                    "status": str, "attempts": int, "last_error": str, "created_at": str, "sent_at": str},
+        "pk": "id",
+    },
     "lens": {  # how the stored tags were made (taxonomy fingerprint): a change means retag all
         "columns": {"key": str, "value": str},
         "pk": "key",
@@ -196,6 +213,8 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("story_tag_links", ("tag", "story_id"), False),
     ("story_tag_links", ("kind", "tag", "label"), False),
     ("lens_tags", ("kind", "label"), False),
+    ("watches", ("name",), True),
+    ("watch_deliveries", ("status", "id"), False),
     ("story_lens", ("relevance", "id"), False),
     ("story_lens", ("last_seen", "id"), False),
     ("story_lens", ("first_seen", "id"), False),
