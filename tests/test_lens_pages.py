@@ -156,3 +156,23 @@ def test_pages_show_names_amounts_and_linked_headlines_and_name_downloads_after_
         with urllib.request.urlopen(f"{base}/lens/story.csv?id=1&_dl=1", timeout=30) as response:
             disposition = response.headers["content-disposition"]
         assert disposition == 'attachment; filename="story-1-the-ico-fined-clearview-ai-7-5m-under-the-gdpr.csv"'
+
+
+def test_attention_page_counts_searches_per_week_side_by_side_with_chart_outlets_and_csv(
+        tmp_path: Path, taxonomy_dir: Path) -> None:  # noqa: F811
+    db_path = tmp_path / "lens.db"
+    _story_db(db_path, taxonomy_dir).close()
+    with serving(db_path, tmp_path / "serve.log") as base:
+        rows = get_json(base, "/lens/attention.json", _shape="array", q1="Clearview", q2="GDPR", q3="")
+        assert [(r["week"], r["search"], r["articles"], r["stories"]) for r in rows] == [
+            ("2021-03-01", "Clearview", 1, 1), ("2021-03-01", "GDPR", 1, 1),
+            ("2022-05-23", "Clearview", 2, 1), ("2022-05-23", "GDPR", 1, 1)]
+        assert [r["share_of_beat_pct"] for r in rows] == [100.0, 100.0, 100.0, 50.0]
+        status, html = get(base, "/lens/attention", q1="Clearview", q2="GDPR")
+        assert status == 200 and html.count("<polyline") == 4  # two searches, articles and stories
+        assert "<title>Clearview</title>" in html and "Custom SQL query" not in html
+        outlets = html.split("Top outlets")[1]
+        assert "stories_by_publisher?publisher=Outlet%200\">Outlet 0</a> (2)" in outlets
+        status, csv = get(base, "/lens/attention.csv", q1="Clearview", q2="", q3="")
+        assert status == 200 and csv.splitlines()[0].startswith("week,search,articles,stories")
+        assert len(csv.splitlines()) == 3

@@ -43,3 +43,19 @@ def test_amounts_read_with_their_currency_and_downloads_are_named_after_the_stor
     assert download_name("story", 9, None) == "story-9.csv"
     long = download_name("story", 1, "word " * 40)
     assert len(long) <= len("story-1-.csv") + 60 and long.endswith("-word.csv")
+
+
+def test_the_attention_chart_draws_every_week_and_escapes_the_searches() -> None:
+    from tracker.serve.attention import top_outlets, weekly_chart, weeks_between
+
+    assert weeks_between("2022-05-02", "2022-05-23") == ["2022-05-02", "2022-05-09", "2022-05-16", "2022-05-23"]
+    rows = [{"week": "2022-05-02", "search": "<b>GDPR</b>", "articles": 4},
+            {"week": "2022-05-23", "search": "<b>GDPR</b>", "articles": 2}]
+    svg = weekly_chart(rows, ["<b>GDPR</b>"])
+    assert "&lt;b&gt;GDPR&lt;/b&gt;" in svg and "<b>" not in svg
+    points = svg.split('points="')[1].split('"')[0].split()
+    assert len(points) == 4 and points[1].split(",")[1] == points[2].split(",")[1]  # empty weeks at 0
+    assert weekly_chart([], ["x"]) == ""
+    outlets = top_outlets([{"search": "a", "publisher": "BBC", "n": 3}, {"search": "a", "publisher": "Sky", "n": 1}],
+                          per_search=1)
+    assert outlets == {"a": [("BBC", 3)]}

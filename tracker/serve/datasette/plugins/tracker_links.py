@@ -43,7 +43,7 @@ URL_COLUMNS = frozenset({"url", "final_url", "merged_url"})
 
 RUN_COUNTS = frozenset({"new_stories", "grown_stories"})
 # Canned queries whose HTML page is a template of ours (templates/query.html) that never shows cells.
-OWN_PAGES = frozenset({"story", "search", "search_stories"})
+OWN_PAGES = frozenset({"story", "search", "search_stories", "attention"})
 _on_own_page: ContextVar[bool] = ContextVar("tracker_on_own_page", default=False)
 
 
