@@ -176,3 +176,19 @@ def test_attention_page_counts_searches_per_week_side_by_side_with_chart_outlets
         status, csv = get(base, "/lens/attention.csv", q1="Clearview", q2="", q3="")
         assert status == 200 and csv.splitlines()[0].startswith("week,search,articles,stories")
         assert len(csv.splitlines()) == 3
+
+
+def test_screenshots_of_the_lens_with_its_filter_bar_and_of_the_attention_page(
+        tmp_path: Path, taxonomy_dir: Path) -> None:  # noqa: F811
+    from tests.test_serve import _shoot
+
+    db_path = tmp_path / "lens.db"
+    _story_db(db_path, taxonomy_dir).close()
+    with serving(db_path, tmp_path / "serve.log") as base:
+        dom = _shoot(base, "/lens/story_lens?_law=gdpr&_facet_tag=company", "story_lens")
+        assert 'class="tracker-filters"' in dom and "law: General Data Protection Regulation (GDPR)" in dom
+        assert ">Clearview AI</a>" in dom and "These facets timed out" not in dom
+        dom = _shoot(base, "/lens/attention?q1=Clearview&q2=GDPR", "attention")
+        assert dom.count("<polyline") == 4 and "Top outlets" in dom
+        dom = _shoot(base, "/lens/search?q=BIPA", "search_bipa")
+        assert "Meta settled the Illinois biometric privacy law suit" in dom and "Page 1: articles 1 to 1" in dom
