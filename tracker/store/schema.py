@@ -212,6 +212,9 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     # the lens per story: a tag's stories (filters), a kind's tags (facets), the orders offered
     ("story_tag_links", ("tag", "story_id"), False),
     ("story_tag_links", ("kind", "tag", "label"), False),
+    # a filtered facet: each filtered story's (article's) tags of one kind, from the index alone
+    ("story_tag_links", ("story_id", "kind", "tag", "label"), False),
+    ("article_tags", ("article_id", "kind", "tag", "label"), False),
     ("lens_tags", ("kind", "label"), False),
     ("watches", ("name",), True),
     ("watch_deliveries", ("status", "id"), False),
