@@ -22,6 +22,7 @@ from tracker.store.schema import LENS_COLUMNS
 
 logger = logging.getLogger(__name__)
 
+LENS_TABLES = ("article_tags", "story_lens", "story_tag_links", "article_lens", "lens_tags", "lens")
 MARK_KEY = "facets_at"  # in the `lens` table: when the stored facets were last brought up to date
 CHUNK = 500  # stories per statement (SQLite's variable limit is far above it)
 # `+kind` below keeps SQLite on the (story or article, tag) primary key: with no statistics it may
@@ -57,6 +58,8 @@ _ARTICLES = (
 def refresh_lens_facets(db: Database, *, everything: bool = False) -> int:
     """Bring `story_lens` and `story_tag_links` up to date; returns the stories recomputed.
     Idempotent; `everything` (or a first refresh) recomputes every live story."""
+    if not set(LENS_TABLES) <= set(db.table_names()):  # a database from before the lens: nothing to keep
+        return 0
     mark = _load_mark(db)
     started = now_iso()
     everything = everything or mark is None
