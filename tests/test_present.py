@@ -31,3 +31,31 @@ def test_copies_fold_under_their_original_in_the_same_story() -> None:
 def test_neighbour_terms_are_the_distinctive_words() -> None:
     assert neighbour_terms("Google CEO Sundar Pichai calls for regulation of AI in 2020") == [
         "regulation", "google", "pichai", "sundar", "calls", "ceo"]
+
+
+def test_amounts_read_with_their_currency_and_downloads_are_named_after_the_story() -> None:
+    from tracker.serve.present import download_name, money
+
+    assert money(14542040.24, "GBP") == "14,542,040.24 GBP" and money(7_500_000.0, "EUR") == "7,500,000 EUR"
+    assert money(None, "GBP") is None and money(True, "GBP") is None and money(12, None) == "12"
+    assert download_name("story", 42, "ICO fines Clearview AI £7.5m") == "story-42-ico-fines-clearview-ai-7-5m.csv"
+    assert download_name("story", 7, "Ärger über Überwachung") == "story-7-arger-uber-uberwachung.csv"
+    assert download_name("story", 9, None) == "story-9.csv"
+    long = download_name("story", 1, "word " * 40)
+    assert len(long) <= len("story-1-.csv") + 60 and long.endswith("-word.csv")
+
+
+def test_the_attention_chart_draws_every_week_and_escapes_the_searches() -> None:
+    from tracker.serve.attention import top_outlets, weekly_chart, weeks_between
+
+    assert weeks_between("2022-05-02", "2022-05-23") == ["2022-05-02", "2022-05-09", "2022-05-16", "2022-05-23"]
+    rows = [{"week": "2022-05-02", "search": "<b>GDPR</b>", "articles": 4},
+            {"week": "2022-05-23", "search": "<b>GDPR</b>", "articles": 2}]
+    svg = weekly_chart(rows, ["<b>GDPR</b>"])
+    assert "&lt;b&gt;GDPR&lt;/b&gt;" in svg and "<b>" not in svg
+    points = svg.split('points="')[1].split('"')[0].split()
+    assert len(points) == 4 and points[1].split(",")[1] == points[2].split(",")[1]  # empty weeks at 0
+    assert weekly_chart([], ["x"]) == ""
+    outlets = top_outlets([{"search": "a", "publisher": "BBC", "n": 3}, {"search": "a", "publisher": "Sky", "n": 1}],
+                          per_search=1)
+    assert outlets == {"a": [("BBC", 3)]}

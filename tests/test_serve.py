@@ -531,7 +531,7 @@ def test_home_page_opens_on_the_newest_stories_and_hides_internal_tables(server:
     for internal in ("relations", "urls", "article_merges", "story_links", "hosts"):
         assert f"/tracker/{internal}" not in links, internal
     status, db_page = get(server, "/tracker")
-    assert status == 200 and "select * from articles" in db_page  # not article_merges (0 rows)
+    assert status == 200 and "select * from article_lens" in db_page  # first by name, not article_merges (0 rows)
     assert "/tracker/relations" not in _links(db_page.split("hidden table")[0])
     assert get(server, "/tracker/relations")[0] == 200  # hidden, still reachable
 
@@ -549,7 +549,10 @@ def test_search_takes_phrases_or_and_prefixes_and_an_empty_query(server: str) ->
     status, html = get(server, "/tracker/search", q="")
     assert status == 200 and "syntax error" not in html  # an empty search lists everything
     everything = get_json(server, "/tracker/search.json", q="", _shape="array")
-    assert len(everything) == 200
+    assert len(everything) == 50  # a page; the next one goes on where it stopped
+    following = get_json(server, "/tracker/search.json", q="", page="2", _shape="array")
+    assert len(following) == 50 and following[0]["published"] <= everything[-1]["published"]
+    assert not {r["article_id"] for r in everything} & {r["article_id"] for r in following}
     assert [r["published"] for r in everything] == sorted((r["published"] for r in everything), reverse=True)
     oldest = get_json(server, "/tracker/search.json", q="consent", sort="oldest", _shape="array")
     assert [r["published"] for r in oldest] == sorted(r["published"] for r in oldest)
@@ -562,7 +565,9 @@ def test_search_by_story_sorts_by_relevance_or_date(server: str) -> None:
     newest = get_json(server, "/tracker/search_stories.json", q="consent", sort="newest", _shape="array")
     assert [s["last_seen"] for s in newest] == sorted((s["last_seen"] for s in newest), reverse=True)
     every = get_json(server, "/tracker/search_stories.json", q="", _shape="array")
-    assert len(every) == 200 and every[0]["last_seen"] == max(s["last_seen"] for s in every)
+    assert len(every) == 50 and every[0]["last_seen"] == max(s["last_seen"] for s in every)
+    later = get_json(server, "/tracker/search_stories.json", q="", page="3", _shape="array")
+    assert len(later) == 50 and later[0]["last_seen"] <= every[-1]["last_seen"]
     status, html = get(server, "/tracker/search_stories", q="facial recognition")
     assert status == 200 and '<a class="headline" href="/tracker/story?id=1">' in html
     assert "&lt;script&gt;alert(" in html and '<script>alert("pwned")' not in html
@@ -718,7 +723,7 @@ def test_screenshots_of_home_story_and_search_pages(server: str) -> None:
     dom = _shoot(server, "/tracker/search_stories?q=facial+recognition", "search_stories")
     assert 'href="/tracker/story?id=1"' in dom and "&lt;script&gt;" in dom
     dom = _shoot(server, "/tracker/search?q=", "search_articles")
-    assert "syntax error" not in dom and "200 (the first 200) articles" in dom
+    assert "syntax error" not in dom and "Page 1: articles 1 to 50" in dom and ">Next page<" in dom
 
 
 # --- The command line and the benchmark ------------------------------------------------------------

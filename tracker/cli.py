@@ -260,6 +260,53 @@ def bench_tag_cmd(articles: int, workers: int | None) -> None:
     _print_lines(run_tag_bench(articles, workers), err=False)
 
 
+@main.group()
+def watch() -> None:
+    """Saved searches with filters; after each run, alerts for what is new or grown."""
+
+
+@watch.command("add")
+@click.argument("name")
+@click.option("--query", "-q", default="", help="Search words, as on the search pages (empty: every story).")
+@click.option("--regulator", "--law", "--action", "--jurisdiction", "--technology", "--company", "tags",
+              multiple=True, help="A taxonomy id the stories must name (repeatable; see tracker taxonomy check).")
+@click.option("--min-relevance", type=float, default=None, help="Only stories at least this relevant (0-1).")
+@click.option("--outlet", default=None, help="Only stories an outlet (publisher name) took part in.")
+@click.option("--email", default=None, help="smtp://host:port/?from=ADDRESS&to=ADDRESS (smtps:// for TLS).")
+@click.option("--webhook", default=None, help="URL the alert is POSTed to as JSON.")
+@db_option
+def watch_add(name: str, query: str, tags: tuple[str, ...], min_relevance: float | None, outlet: str | None,
+              email: str | None, webhook: str | None, db_path: Path) -> None:
+    """Save a watch; what it matches now counts as seen."""
+    from tracker.watches import add_watch, filters_from_tags
+
+    filters = filters_from_tags(_open(db_path, create=False), tags, min_relevance, outlet)
+    seen = add_watch(_open(db_path, create=False), name, query, filters, email, webhook)
+    click.echo(f"watch {name!r} saved: {seen} stories match now (seen); alerts follow new runs")
+
+
+@watch.command("list")
+@db_option
+def watch_list(db_path: Path) -> None:
+    """The watches, their searches, filters and where they deliver."""
+    from tracker.watches import list_watches
+
+    for w in list_watches(_open(db_path, create=False)):
+        click.echo(one_line(f"{w['name']}  q={w['query']!r}  filters={w['filters']}  "
+                            f"email={w['email'] or '-'}  webhook={w['webhook'] or '-'}"))
+
+
+@watch.command("remove")
+@click.argument("name")
+@db_option
+def watch_remove(name: str, db_path: Path) -> None:
+    """Delete a watch with what it saw and its undelivered alerts."""
+    from tracker.watches import remove_watch
+
+    remove_watch(_open(db_path, create=False), name)
+    click.echo(f"watch {name!r} removed")
+
+
 @main.command()
 @db_option
 def stats(db_path: Path) -> None:

@@ -27,6 +27,7 @@ from tracker.dates import epoch_iso, now_iso
 from tracker.store import run_records
 from tracker.store import stories as stored_stories
 from tracker.errors import LockHeldError, TaxonomyError, TrackerError, one_line
+from tracker.watches import alert_watches
 
 logger = logging.getLogger(__name__)
 
@@ -281,6 +282,7 @@ def _stages(db: store.Database, db_path: Path, seed_paths: Sequence[str | os.Pat
     _tag(db, summary, progress)
     _mark_beat(db, settings)
     _cluster(db, summary, progress)
+    alert_watches(db, summary.run_id)  # never raises: an undelivered alert is retried next run
 
 
 def _discover(db: store.Database, source_paths: Sequence[str | os.PathLike[str]], settings: dict[str, str],

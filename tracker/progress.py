@@ -26,6 +26,13 @@ def configure_logging(verbose: bool = False) -> None:
     logging.getLogger("tracker").setLevel(level)
 
 
+def bar_counts(done: int, total: int) -> tuple[int, int]:
+    """(done, total) as a bar shows them: a stage that does more than it first counted (retries,
+    articles found while crawling: "144/89") grows its total instead of running past it."""
+    done = max(0, done)
+    return done, max(total, done)
+
+
 @contextmanager
 def progress_bar() -> Iterator[ProgressFn | None]:
     """A `progress(stage, done, total)` callback drawing bars on a terminal; None elsewhere."""
@@ -37,6 +44,7 @@ def progress_bar() -> Iterator[ProgressFn | None]:
         tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int) -> None:
+            done, total = bar_counts(done, total)
             if stage not in tasks:
                 tasks[stage] = bars.add_task(stage, total=total)
             bars.update(tasks[stage], completed=done, total=total)

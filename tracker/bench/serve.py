@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Callable, Iterator
 
 from tracker import store
 from tracker.store import articles, bulk
+from tracker.store.lensfacets import refresh_lens_facets
 from tracker.store import stories as stored_stories
 from tracker.dates import epoch_iso
 
@@ -119,12 +121,57 @@ def _article(article_id: int, story: int, headline: str, subject: str, when: flo
             epoch_iso(when), 1, epoch_iso(when), epoch_iso(when))
 
 
+# A small synthetic taxonomy for the lens pages: kind -> (tag, label), the first ones most common.
+LENS_TAGS = {
+    "regulator": [("ico", "Information Commissioner's Office (UK)"), ("cnil", "CNIL (France)"),
+                  ("ftc", "Federal Trade Commission (US)"), ("garante", "Garante (Italy)"),
+                  ("dpc-ie", "Data Protection Commission (Ireland)"), ("aepd", "AEPD (Spain)")],
+    "law": [("gdpr", "General Data Protection Regulation (GDPR)"), ("ccpa", "CCPA (California)"),
+            ("bipa", "Biometric Information Privacy Act (Illinois)"), ("ai-act", "AI Act (EU)"),
+            ("coppa", "COPPA (US)")],
+    "action": [("fine", "Fine"), ("lawsuit", "Lawsuit"), ("investigation", "Investigation"),
+               ("ban", "Ban"), ("settlement", "Settlement")],
+    "jurisdiction": [(c, c.upper()) for c in ("eu", "gb", "us", "fr", "de", "it", "ie", "us-il", "us-ca")],
+    "technology": [("facial-recognition", "Facial recognition"), ("biometrics", "Biometrics"),
+                   ("cookies", "Cookies"), ("location-data", "Location data"), ("spyware", "Spyware")],
+    "company": [(f"company-{i}", f"Company {i}") for i in range(30)],
+}
+LENS_ODDS = {"regulator": 0.35, "law": 0.45, "action": 0.4, "jurisdiction": 0.6, "technology": 0.5,
+             "company": 0.5}  # share of stories naming one entry of each kind
+
+
+def synthetic_lens(sizes: list[tuple[int, int]], seed: int) -> Iterator[tuple[list[tuple], list[tuple]]]:
+    """Per batch of stories: tag rows of their articles (each carries each of its story's tags 4
+    times in 5) and (relevance, article id) pairs, higher with a regulator or law."""
+    rng = random.Random(seed + 1)
+    article_id, tags, relevances = 0, [], []
+    for _, size in sizes:
+        chosen = [(kind, *rng.choices(entries, [1 / (i + 1) for i in range(len(entries))])[0])
+                  for kind, entries in LENS_TAGS.items() if rng.random() < LENS_ODDS[kind]]
+        for _ in range(size):
+            article_id += 1
+            mine = [(article_id, kind, tag, label, 1) for kind, tag, label in chosen if rng.random() < 0.8]
+            kinds = {row[1] for row in mine}
+            relevance = min(1.0, 0.05 + 0.35 * ("regulator" in kinds) + 0.3 * ("law" in kinds)
+                            + 0.15 * ("action" in kinds) + rng.uniform(0, 0.15))
+            tags += mine
+            relevances.append((round(relevance, 3), article_id))
+        if len(relevances) >= 20_000:
+            yield tags, relevances
+            tags, relevances = [], []
+    if relevances:
+        yield tags, relevances
+
+
 def build_database(path: Path, n_articles: int, seed: int) -> None:
-    """A fresh tracker database of n synthetic articles: one transaction, indexes and FTS built once."""
+    """A fresh tracker database of n synthetic articles, tagged, with its stored lens: one
+    transaction per step, indexes and FTS built once."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     db = store.open_db(path)
     bulk.save_stories(db, _batches(synthetic_stories(n_articles, seed), 5_000))
+    bulk.save_lens(db, synthetic_lens(bulk.story_sizes(db), seed))
+    refresh_lens_facets(db, everything=True)
     db.close()
 
 
@@ -170,8 +217,11 @@ def time_page(base: str, name: str, paths: Callable[[int], str], n: int) -> Timi
     for i in range(-3, n):
         path = paths(i)
         started = time.perf_counter()
-        with urllib.request.urlopen(base + path, timeout=60) as response:
-            response.read()
+        try:
+            with urllib.request.urlopen(base + path, timeout=60) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:  # name the page: a 400 is a timed-out query
+            raise RuntimeError(f"{path}: HTTP {exc.code} {exc.read()[:300]!r}") from exc
         if i >= 0:
             ms.append((time.perf_counter() - started) * 1000)
     return Timing(name, paths(0), ms)
@@ -196,6 +246,32 @@ def page_cases(db_name: str, n_stories: int, rng: random.Random) -> dict[str, Ca
         "full-text search": lambda i: f"/{db_name}/articles?_search={q(rng.choice(SEARCH_WORDS))}",
         "search, ranked query": lambda i: f"/{db_name}/search?q={q(rng.choice(SEARCH_WORDS))}",
         "search, every article": lambda i: f"/{db_name}/articles?_search=data",
+        **lens_cases(db_name, rng),
+    }
+
+
+def lens_cases(db_name: str, rng: random.Random) -> dict[str, Callable[[int], str]]:
+    """The lens pages: as opened (two facets), with one to three filters (tags drawn at random,
+    common and rare alike), and the articles page with filters and two facets."""
+    def tag(kind: str) -> str:
+        return rng.choice(LENS_TAGS[kind])[0]
+
+    def year() -> str:
+        return f"_since={rng.choice(['2019', '2020'])}-{rng.randint(1, 12):02d}-01"
+
+    stories, lens_articles = f"/{db_name}/story_lens", f"/{db_name}/article_lens"
+    return {
+        "lens: stories": lambda i: stories,
+        "lens: + 2 facets": lambda i: f"{stories}?_facet_tag=action&_facet_tag=company",
+        "lens: 1 filter": lambda i: f"{stories}?_law={tag('law')}",
+        "lens: 2 filters": lambda i: f"{stories}?_regulator={tag('regulator')}&_action={tag('action')}",
+        "lens: 3 filters": lambda i: (f"{stories}?_regulator={tag('regulator')}&_law={tag('law')}"
+                                      f"&_min_relevance=0.5"),
+        "lens: 3 filters, dates": lambda i: f"{stories}?_law={tag('law')}&_company={tag('company')}&{year()}",
+        "lens: articles": lambda i: lens_articles,
+        "lens: articles, 3 filt": lambda i: (f"{lens_articles}?_jurisdiction={tag('jurisdiction')}"
+                                             f"&_technology={tag('technology')}&{year()}"
+                                             "&_facet_tag=law&_facet_tag=regulator"),
     }
 
 
@@ -203,7 +279,7 @@ def run_bench(options: BenchOptions) -> list[str]:
     """Build or reuse the database, serve it, time each page; returns the report lines."""
     import tempfile
 
-    path = options.db_path or Path(tempfile.gettempdir()) / f"tracker-bench-{options.articles}.db"
+    path = options.db_path or Path(tempfile.gettempdir()) / f"tracker-bench-lens-{options.articles}.db"
     lines = []
     if existing_articles(path) != options.articles:
         started = time.perf_counter()

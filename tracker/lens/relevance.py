@@ -7,7 +7,7 @@ found in the text adds a little. An entry's `weight` in the taxonomy (default 1)
 weight: the SEC or a competition authority is a regulator, but a story about it is less often about
 privacy than one about a data-protection authority; a kind counts at its heaviest tag. A story's
 relevance is the highest of its articles' (see the
-`story_lens` view): one article about the enforcement makes the story about it.
+`story_lens` table): one article about the enforcement makes the story about it.
 """
 
 from __future__ import annotations

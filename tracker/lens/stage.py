@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from tracker import store
 from tracker.dates import now_iso
 from tracker.store import lens as stored
+from tracker.store.lensfacets import refresh_lens_facets, save_names
 from tracker.lens.fines import FineFinder, as_row, find_orders
 from tracker.lens.matcher import Matcher
 from tracker.lens.record import update_record
@@ -151,11 +152,21 @@ def tag_articles(db: store.Database, taxonomy_path: str | Path | None = None, *,
     with store.transaction(db):
         stored.drop_orphans(db)
         stored.save_fingerprint(db, taxonomy.fingerprint)
+        save_names(db, entry_names(taxonomy))
     record = update_record(db, taxonomy, tagger.fines, force=rebuild)
     summary.decisions, summary.record_rebuilt = record.decisions, record.rebuilt
+    refresh_lens_facets(db)  # the pages' per-story tags follow the new ones
     logger.info("tagged: %d looked at, %d retagged, %d changed, %d tags, %d fines", summary.articles,
                 summary.retagged, summary.changed, summary.tags, summary.fines)
     return summary
+
+
+def entry_names(taxonomy: Taxonomy) -> list[tuple[str, str, str]]:
+    """(name, tag, kind) for every id, name, short name and alias of the taxonomy's entries: what a
+    search for "BIPA" or "Illinois" looks up to find the articles tagged with it."""
+    return [(name, entry.id, entry.kind) for entry in taxonomy.entries
+            for name in dict.fromkeys([entry.id, entry.name, entry.short or entry.name,
+                                       *(alias.text for alias in entry.aliases)])]
 
 
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -119,3 +120,25 @@ def http_url(value: Any) -> str | None:
         return value
     return None
 
+
+
+def money(amount: Any, currency: Any) -> str | None:
+    """An amount as a person reads it: thousands separated, cents only when there are any, with
+    its currency (`14,542,040.24 GBP`, `7,500,000 GBP`); None for a value that is not a number."""
+    if not isinstance(amount, (int, float)) or isinstance(amount, bool):
+        return None
+    text = f"{amount:,.0f}" if float(amount).is_integer() else f"{amount:,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def download_name(stem: str, ident: Any, title: str | None, limit: int = 60) -> str:
+    """A file name that says what it holds: `story-42-ico-fines-clearview-ai.csv` (ASCII, no
+    separators; the title cut at a word within `limit` characters)."""
+    words = _SLUG.sub("-", unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore")
+                      .decode().lower()).strip("-")
+    if len(words) > limit:
+        words = words[:limit].rsplit("-", 1)[0]
+    return "-".join(part for part in (stem, str(ident), words) if part) + ".csv"

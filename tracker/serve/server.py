@@ -113,10 +113,15 @@ def datasette_args(db_path: Path, metadata_path: Path, options: ServeOptions) ->
 
 
 def prepare_database(db_path: Path) -> None:
-    """Bring the file's schema (views included) up to date before serving; never creates a file."""
+    """Bring the file's schema (views included) and stored lens facets up to date before serving;
+    never creates a file."""
     from tracker.store import open_db
+    from tracker.store.lensfacets import facets_missing, refresh_lens_facets
 
-    open_db(db_path, create=False).close()
+    db = open_db(db_path, create=False)
+    if facets_missing(db):  # a file from before the stored lens: summarised once
+        refresh_lens_facets(db)
+    db.close()
 
 
 def serve(db_path: Path, options: ServeOptions) -> None:

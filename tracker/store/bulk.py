@@ -46,3 +46,20 @@ def save_articles(db: Database, rows: Iterable[dict[str, Any]]) -> None:
     """Insert article rows (dicts of `articles` columns) as they are, in one transaction."""
     with transaction(db):
         db.table("articles").insert_all(rows, batch_size=5000)
+
+
+def story_sizes(db: Database) -> list[tuple[int, int]]:
+    """(story id, articles) of every cluster, by id (a synthetic database's articles follow this order)."""
+    return [(int(i), int(n)) for i, n in db.execute("SELECT id, n_articles FROM clusters ORDER BY id")]
+
+
+def save_lens(db: Database, batches: Iterable[tuple[Sequence[tuple[Any, ...]], Sequence[tuple[float, int]]]]
+              ) -> None:
+    """Write batches of (tag rows (article_id, kind, tag, label, mentions), (relevance, article_id)
+    pairs) in one transaction, as the tag stage would have left them."""
+    with transaction(db):
+        for tags, relevances in batches:
+            db.conn.executemany("INSERT INTO article_tags (article_id, kind, tag, label, mentions) "
+                                "VALUES (?, ?, ?, ?, ?)", tags)
+            db.conn.executemany("UPDATE articles SET relevance = ?, tagged_at = first_seen, "
+                                "tag_checked_at = first_seen WHERE id = ?", relevances)

@@ -189,6 +189,51 @@ TABLES: dict[str, dict[str, Any]] = {
                     "other": str, "keys": str, "fields": str, "at": str},
         "pk": "id",
     },
+    # The lens per story, kept by tracker/store/lensfacets.py at the end of the tag and cluster
+    # stages: filters and facets read these (indexed) instead of recomputing each story's tags.
+    "story_lens": {  # one row per live story: relevance (its best article's) and labels per kind
+        "columns": {"id": int, "headline": str, "first_seen": str, "last_seen": str, "n_articles": int,
+                    "n_publishers": int, "publishers": str, "relevance": float, "regulators": str,
+                    "laws": str, "actions": str, "jurisdictions": str, "technologies": str,
+                    "companies": str},
+        "pk": "id",
+    },
+    "article_lens": {  # one row per tagged article: relevance and labels per kind (as story_lens)
+        "columns": {"id": int, "published": str, "title": str, "publisher": str, "url": str,
+                    "story_id": int, "relevance": float, "regulators": str, "laws": str, "actions": str,
+                    "jurisdictions": str, "technologies": str, "companies": str},
+        "pk": "id",
+    },
+    "story_tag_links": {  # one row per (live story, tag): how many of its articles carry it
+        "columns": {"story_id": int, "kind": str, "tag": str, "label": str, "articles": int},
+        "pk": ("story_id", "tag"),
+        "not_null": ["kind", "label"],
+    },
+    "lens_tags": {  # one row per tag in use: its stories and articles (unfiltered facets, names)
+        "columns": {"tag": str, "kind": str, "label": str, "stories": int, "articles": int},
+        "pk": "tag",
+    },
+    "lens_names": {  # every name a taxonomy entry goes by, lower case: searches find its articles
+        "columns": {"name": str, "tag": str, "kind": str},
+        "pk": ("name", "tag"),
+    },
+    # Watches (tracker/watches.py): saved searches, what each already alerted on, alerts to deliver
+    "watches": {
+        "columns": {"id": int, "name": str, "query": str, "fts": str, "filters": str, "email": str,
+                    "webhook": str, "created_at": str},
+        "pk": "id",
+        "not_null": ["name"],
+    },
+    "watch_stories": {
+        "columns": {"watch_id": int, "story_id": int, "seen": str, "added": str, "first_matched_at": str,
+                    "changed_at": str},
+        "pk": ("watch_id", "story_id"),
+    },
+    "watch_deliveries": {
+        "columns": {"id": int, "watch_id": int, "run_id": int, "channel": str, "target": str, "payload": str,
+                    "status": str, "attempts": int, "last_error": str, "created_at": str, "sent_at": str},
+        "pk": "id",
+    },
     "lens": {  # how the stored tags were made (taxonomy fingerprint): a change means retag all
         "columns": {"key": str, "value": str},
         "pk": "key",
@@ -233,6 +278,21 @@ INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("sources", ("active", "next_poll_at"), False),
     ("source_polls", ("source_id", "id"), False),
     ("source_articles", ("article_id",), False),
+    # the lens per story: a tag's stories (filters), a kind's tags (facets), the orders offered
+    ("story_tag_links", ("tag", "story_id"), False),
+    ("story_tag_links", ("kind", "tag", "label"), False),
+    # a filtered facet: each filtered story's (article's) tags of one kind, from the index alone
+    ("story_tag_links", ("story_id", "kind", "tag", "label"), False),
+    ("article_tags", ("article_id", "kind", "tag", "label"), False),
+    ("lens_tags", ("kind", "label"), False),
+    ("watches", ("name",), True),
+    ("watch_deliveries", ("status", "id"), False),
+    ("story_lens", ("relevance", "id"), False),
+    ("story_lens", ("last_seen", "id"), False),
+    ("story_lens", ("first_seen", "id"), False),
+    ("article_lens", ("relevance", "id"), False),
+    ("article_lens", ("published", "id"), False),
+    ("article_lens", ("publisher",), False),
     # Covers the `stories` view in its order: Datasette counts it and pages through it by offset,
     # which on SQLite 3.40 reads every row of the ordered view (1 s at 280,000 stories, 0.15 s so).
     ("clusters", ("merged_into", "last_seen", "id", "headline", "first_seen", "n_articles",
@@ -297,24 +357,6 @@ VIEWS: dict[str, str] = {
         "JOIN articles a ON a.id = t.article_id JOIN clusters c ON c.id = a.cluster_id "
         "WHERE c.merged_into IS NULL GROUP BY a.cluster_id, t.tag "
         "ORDER BY c.last_seen DESC, a.cluster_id DESC, t.tag"),
-    # Live stories with their relevance (the highest of their articles') and tag labels per kind as
-    # JSON arrays (Datasette array facets: ?_facet_array=laws).
-    "story_lens": (
-        "SELECT c.id, c.headline, c.first_seen, c.last_seen, c.n_articles, c.n_publishers, "
-        "(SELECT MAX(relevance) FROM articles WHERE cluster_id = c.id) AS relevance, "
-        + ", ".join(
-            f"(SELECT json_group_array(label) FROM (SELECT DISTINCT t.label FROM article_tags t JOIN "
-            f"articles a ON a.id = t.article_id WHERE a.cluster_id = c.id AND t.kind = '{kind}' "
-            f"ORDER BY t.label)) AS {column}" for kind, column in LENS_COLUMNS)
-        + " FROM clusters c WHERE c.merged_into IS NULL ORDER BY c.last_seen DESC, c.id DESC"),
-    # Articles with their relevance and tag labels per kind (array facets, as for stories).
-    "article_lens": (
-        "SELECT a.id, a.published, a.title, a.publisher, a.url, a.cluster_id AS story_id, a.relevance, "
-        + ", ".join(
-            f"(SELECT json_group_array(label) FROM (SELECT label FROM article_tags WHERE "
-            f"article_id = a.id AND kind = '{kind}' ORDER BY label)) AS {column}"
-            for kind, column in LENS_COLUMNS)
-        + " FROM articles a WHERE a.tagged_at IS NOT NULL ORDER BY a.published DESC, a.id DESC"),
     # One row per reported fine, settlement or damages award, newest first, with who and under what,
     # and the decision of the enforcement record it was reconciled into (none: not a decision).
     "enforcement": (
@@ -345,8 +387,15 @@ VIEWS: dict[str, str] = {
 }
 
 
+# Views that became tables: dropped before the tables are created (same name).
+RETIRED_VIEWS = ("story_lens", "article_lens")
+
+
 def ensure_schema(db: Database) -> None:
     """Create missing tables, columns, indexes, full-text indexes and views. Idempotent."""
+    for name in RETIRED_VIEWS:
+        if name in db.view_names():
+            db.execute(f'DROP VIEW "{name}"')
     for name, spec in TABLES.items():
         _ensure_table(db, name, spec)
     for table, columns, unique in INDEXES:

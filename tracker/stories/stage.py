@@ -38,6 +38,7 @@ from tracker import store
 from tracker.store import articles as stored_articles
 from tracker.store import lens as stored_lens
 from tracker.store import stories as stored
+from tracker.store.lensfacets import refresh_lens_facets
 from tracker.stories.cluster import (Assignment, Clusterer, ClusterOptions, Item, fingerprint, lookback_seconds,
                              merge_roots, pick_headline)
 from tracker.stories.merge import survivor
@@ -149,6 +150,7 @@ def cluster_articles(db: store.Database, options: ClusterOptions | None = None, 
         touched = {a.leader for a in assignments} | _save_links(db, links, start)
         _assign_ids(db, touched, summary)
         stored.save_fingerprint(db, made_with)
+    refresh_lens_facets(db)  # the pages' per-story tags follow the new clusters
     summary.clusters = stored.count_live_clusters(db)
     summary.duplicates = stored.count_duplicates(db)
     return summary

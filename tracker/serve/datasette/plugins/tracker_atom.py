@@ -10,6 +10,7 @@ replaces it. Text is escaped by ElementTree; scraped markup never reaches the fe
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import Any
@@ -23,7 +24,7 @@ from tracker.text import xml_safe
 
 ATOM = "http://www.w3.org/2005/Atom"
 # feed query -> the parameter that names what it follows (shown in the feed's title)
-FEED_QUERIES = {"story_feed": "q", "tag_feed": "tag"}
+FEED_QUERIES = {"story_feed": "q", "tag_feed": "tag", "watch_feed": "watch"}
 ARTICLES_PER_ENTRY = 20
 TAG = "tag:privacy-news-tracker,2024:story/"
 
@@ -95,6 +96,8 @@ def _entry(row: Any, articles: list[Any], base: str, database: str, datasette: A
     _text(entry, "id", f"{TAG}{row['story_id']}")
     _text(entry, "title", row["headline"] or f"Story {row['story_id']}")
     _text(entry, "updated", _updated(row))
+    if row["first_seen"]:
+        _text(entry, "published", row["first_seen"])
     link = f"{base}{datasette.urls.database(database)}/story?id={row['story_id']}"
     ET.SubElement(entry, f"{{{ATOM}}}link", href=link, rel="alternate")
     _text(entry, "summary", _summary(row))
@@ -122,14 +125,25 @@ def _content_html(row: Any, articles: list[Any]) -> str:
         items.append(f"<li>{head} ({meta}){excerpt}</li>")
     more = row["n_articles"] - len(articles) if row["n_articles"] else 0
     tail = f"<p>and {more} more</p>" if more > 0 else ""
-    return f"<p>{escape(_summary(row))}</p><ul>{''.join(items)}</ul>{tail}"
+    return f"<p>{escape(_summary(row))}</p>{_added_html(row, articles)}<ul>{''.join(items)}</ul>{tail}"
+
+
+def _added_html(row: Any, articles: list[Any]) -> str:
+    """A watch's entry names the articles its latest change brought (`added`, JSON ids)."""
+    if "added" not in row.keys() or not row["added"]:
+        return ""
+    added = set(json.loads(row["added"]))
+    titles = [escape(a["title"] or a["url"]) for a in articles if a["id"] in added]
+    more = len(added) - len(titles)
+    names = "; ".join(str(t) for t in titles) + (f" and {more} more" if more > 0 else "")
+    return f"<p>Added: {names}</p>" if names else ""
 
 
 async def _articles(datasette: Any, database: str, story_ids: list[int]) -> dict[int, list[Any]]:
     if not story_ids:
         return {}
     marks = ",".join("?" * len(story_ids))
-    sql = (f"SELECT cluster_id, title, url, publisher, published, excerpt FROM ("
+    sql = (f"SELECT id, cluster_id, title, url, publisher, published, excerpt FROM ("
            f"SELECT *, row_number() OVER (PARTITION BY cluster_id ORDER BY published, id) AS k "
            f"FROM articles WHERE cluster_id IN ({marks})) WHERE k <= {ARTICLES_PER_ENTRY} "
            f"ORDER BY cluster_id, k")
@@ -141,7 +155,9 @@ async def _articles(datasette: Any, database: str, story_ids: list[int]) -> dict
 
 
 def _updated(row: Any) -> str:
-    return row["updated_at"] or row["last_seen"] or row["first_seen"] or "1970-01-01T00:00:00Z"
+    """When the story last changed for a reader: its latest article's publication (it moves when
+    the story grows), not when the tracker happened to see it."""
+    return row["last_seen"] or row["first_seen"] or row["updated_at"] or "1970-01-01T00:00:00Z"
 
 
 def _now() -> str:

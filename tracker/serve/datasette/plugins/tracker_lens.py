@@ -1,7 +1,7 @@
 """Datasette plugin: the lens's tags as readable labels that link to their facet, not raw JSON.
 
 In `story_lens` and `article_lens` each kind's column holds a JSON array of labels; each label
-becomes a link that filters the same view on it (`?laws__arraycontains=...`). In `article_tag_list`
+becomes a link that filters the same page on it (`?_law=...`), an empty list shows nothing. In `article_tag_list`
 and `story_tags` a label links to the rows with that tag. Ids of stories and articles in these views
 link to the story page and the article row. Markup is built with escaping: labels come from the
 taxonomy, but nothing here trusts a cell.
@@ -16,7 +16,9 @@ from typing import Any
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-ARRAY_COLUMNS = {"regulators", "laws", "actions", "jurisdictions", "technologies", "companies"}
+# label column -> the lens filter it links to (plugins/tracker_lens_filters.py: an indexed lookup)
+ARRAY_COLUMNS = {"regulators": "_regulator", "laws": "_law", "actions": "_action",
+                 "jurisdictions": "_jurisdiction", "technologies": "_technology", "companies": "_company"}
 ARRAY_VIEWS = {"story_lens", "article_lens"}
 LABEL_VIEWS = {"article_tag_list", "story_tags"}
 ID_LINKS = {("story_lens", "id"): "story", ("article_lens", "id"): "article",
@@ -31,7 +33,7 @@ ID_LINKS = {("story_lens", "id"): "story", ("article_lens", "id"): "article",
 def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
     """Links for tag labels and ids in the lens views; None (default rendering) elsewhere."""
     if table in ARRAY_VIEWS and column in ARRAY_COLUMNS and isinstance(value, str):
-        return _label_links(datasette.urls.table(database, table), f"{column}__arraycontains", value)
+        return _label_links(datasette.urls.table(database, table), ARRAY_COLUMNS[column], value)
     if table in LABEL_VIEWS and column == "label" and isinstance(value, str):
         return _link(datasette.urls.table(database, table), "label", value)
     kind = ID_LINKS.get((table, column)) if table else None
@@ -49,6 +51,8 @@ def _label_links(base: str, param: str, value: str) -> Any:
         return None
     if not isinstance(labels, list):
         return None
+    if not labels:  # an empty cell, not "[]" (an empty string would let Datasette show the raw value)
+        return Markup('<span class="tracker-none"></span>')
     return Markup(", ").join(_link(base, param, str(label)) for label in labels)
 
 

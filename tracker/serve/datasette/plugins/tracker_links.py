@@ -43,7 +43,7 @@ URL_COLUMNS = frozenset({"url", "final_url", "merged_url"})
 
 RUN_COUNTS = frozenset({"new_stories", "grown_stories"})
 # Canned queries whose HTML page is a template of ours (templates/query.html) that never shows cells.
-OWN_PAGES = frozenset({"story", "search", "search_stories"})
+OWN_PAGES = frozenset({"story", "search", "search_stories", "attention"})
 _on_own_page: ContextVar[bool] = ContextVar("tracker_on_own_page", default=False)
 
 
@@ -112,6 +112,8 @@ def _list_cell(column: str, value: Any, database: str, datasette: Any) -> Any:
     items = json_list(value)
     if items is None:
         return None
+    if not items:  # an empty cell, not "[]" (an empty string would let Datasette show the raw value)
+        return Markup('<span class="tracker-none"></span>')
     if column != "publishers":
         return "; ".join(items)
     base = datasette.urls.query(database, "stories_by_publisher")

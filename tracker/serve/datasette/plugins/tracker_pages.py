@@ -18,7 +18,7 @@ from datasette import hookimpl
 from datasette.database import QueryInterrupted
 
 from tracker.serve.present import fold_duplicates, host_label, http_url, list_text, neighbour_terms
-from tracker.serve.search import fts_query
+from tracker.serve.search import fts_query, search_problem
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +75,10 @@ EXTRA_TIME_LIMIT_MS = 500
 
 @hookimpl
 def prepare_connection(conn: Any) -> None:
-    """`fts_query(text)`: what an analyst typed as an FTS5 expression ('' for no condition)."""
+    """`fts_query(text)`: what an analyst typed as an FTS5 expression ('' for no condition);
+    `search_problem(text)`: what of it the search left out (NULL when nothing)."""
     conn.create_function("fts_query", 1, fts_query, deterministic=True)
+    conn.create_function("search_problem", 1, search_problem, deterministic=True)
 
 
 @hookimpl
@@ -85,6 +87,7 @@ def prepare_jinja2_environment(env: Any) -> None:
     env.filters["fold_duplicates"] = fold_duplicates
     env.filters["http_url"] = http_url
     env.filters["list_text"] = list_text
+    env.filters["search_problem"] = search_problem
 
 
 @hookimpl

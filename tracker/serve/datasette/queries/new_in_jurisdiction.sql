@@ -1,9 +1,7 @@
-SELECT c.id AS story_id, c.headline, c.first_seen, c.last_seen, c.n_articles,
-       (SELECT MAX(relevance) FROM articles WHERE cluster_id = c.id) AS relevance
-FROM clusters c
-WHERE c.merged_into IS NULL
-  AND c.first_seen >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), '7') || ' days')
-  AND c.id IN (SELECT a.cluster_id FROM article_tags t JOIN articles a ON a.id = t.article_id
-               WHERE t.kind = 'jurisdiction' AND (t.tag = lower(:jurisdiction) OR t.label = :jurisdiction))
-ORDER BY relevance DESC, c.first_seen DESC, c.id DESC
+SELECT s.id AS story_id, s.headline, s.first_seen, s.last_seen, s.n_articles, s.relevance
+FROM story_lens s
+WHERE s.first_seen >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), '7') || ' days')
+  AND s.id IN (SELECT story_id FROM story_tag_links WHERE tag IN (
+      SELECT tag FROM lens_tags WHERE kind = 'jurisdiction' AND (tag = lower(:jurisdiction) OR label = :jurisdiction)))
+ORDER BY s.relevance DESC, s.first_seen DESC, s.id DESC
 LIMIT 500
