@@ -285,12 +285,25 @@ def test_discovered_articles_off_the_beat_are_kept_and_left_off_the_home_page(tm
     assert flags == {"https://news.example/a": 1, "https://news.example/b": 0, "https://news.example/c": 0}
     assert mark_beat(db, {"TRACKER_BEAT_RELEVANCE": "0.05"}) == 1  # back on the beat
     assert mark_beat(db, {}) == 1
+    # watches leave the off-beat story out unless they ask for everything (tracker watch add --all)
+    from tracker.store.lensfacets import refresh_lens_facets
+    from tracker.store.watches import matching_stories
+    refresh_lens_facets(db)
+    watch = {"fts": "", "query": "", "filters": {}}
+    assert matching_stories(db, watch) == [2, 3]
+    assert matching_stories(db, {**watch, "filters": {"all": True}}) == [1, 2, 3]
     db.close()
     with serving(path, tmp_path / "serve.log") as base:
         home = get(base, "/")[1]
         everything = get(base, "/", all="1")[1]
+        searches = {name: (get(base, f"/beat/{name}", q="")[1], get(base, f"/beat/{name}", q="", all="1")[1])
+                    for name in ("search_stories", "search")}
     assert "Headline b" in home and "Headline c" in home and "Headline a" not in home
     assert "Headline a" in everything and 'href="?all=1"' in home
+    stories, all_stories = searches["search_stories"]
+    assert "Headline b" in stories and "Headline a" not in stories and "Headline a" in all_stories
+    articles, all_articles = searches["search"]
+    assert "news.example/b" in articles and "news.example/a" not in articles and "news.example/a" in all_articles
 
 
 # --- the commands ----------------------------------------------------------------------------------

@@ -272,15 +272,17 @@ def watch() -> None:
               multiple=True, help="A taxonomy id the stories must name (repeatable; see tracker taxonomy check).")
 @click.option("--min-relevance", type=float, default=None, help="Only stories at least this relevant (0-1).")
 @click.option("--outlet", default=None, help="Only stories an outlet (publisher name) took part in.")
+@click.option("--all", "everything", is_flag=True,
+              help="Also stories of discovered articles off the beat (hidden by default, as on the home page).")
 @click.option("--email", default=None, help="smtp://host:port/?from=ADDRESS&to=ADDRESS (smtps:// for TLS).")
 @click.option("--webhook", default=None, help="URL the alert is POSTed to as JSON.")
 @db_option
 def watch_add(name: str, query: str, tags: tuple[str, ...], min_relevance: float | None, outlet: str | None,
-              email: str | None, webhook: str | None, db_path: Path) -> None:
+              everything: bool, email: str | None, webhook: str | None, db_path: Path) -> None:
     """Save a watch; what it matches now counts as seen."""
     from tracker.watches import add_watch, filters_from_tags
 
-    filters = filters_from_tags(_open(db_path, create=False), tags, min_relevance, outlet)
+    filters = filters_from_tags(_open(db_path, create=False), tags, min_relevance, outlet, everything)
     seen = add_watch(_open(db_path, create=False), name, query, filters, email, webhook)
     click.echo(f"watch {name!r} saved: {seen} stories match now (seen); alerts follow new runs")
 

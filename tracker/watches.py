@@ -69,9 +69,9 @@ def add_watch(db: store.Database, name: str, query: str = "", filters: dict[str,
 
 
 def filters_from_tags(db: store.Database, tags: Sequence[str], min_relevance: float | None = None,
-                      outlet: str | None = None) -> dict[str, Any]:
+                      outlet: str | None = None, everything: bool = False) -> dict[str, Any]:
     """Watch filters from taxonomy ids or names (`ico`, `GDPR`), grouped by kind; an unknown one
-    is an error naming it."""
+    is an error naming it. `everything`: also stories of discovered articles off the beat."""
     filters: dict[str, Any] = {}
     for value in tags:
         found = stored.resolve_tag(db, value)
@@ -82,6 +82,8 @@ def filters_from_tags(db: store.Database, tags: Sequence[str], min_relevance: fl
         filters["min_relevance"] = min_relevance
     if outlet:
         filters["outlet"] = outlet
+    if everything:
+        filters["all"] = True
     return filters
 
 

@@ -64,6 +64,8 @@ def matching_stories(db: Database, watch: dict[str, Any], run_id: int | None = N
     if filters.get("outlet"):
         clauses.append("s.id IN (SELECT cluster_id FROM articles WHERE publisher = :outlet)")
         params["outlet"] = filters["outlet"]
+    if not filters.get("all"):  # the beat filter: not a story of discovered off-beat articles only
+        clauses.append("s.id IN (SELECT cluster_id FROM articles WHERE off_beat IS NOT 1)")
     if run_id is not None:
         clauses.append("s.id IN (SELECT story_id FROM run_stories WHERE run_id = :run)")
         params["run"] = run_id

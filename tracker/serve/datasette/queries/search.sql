@@ -1,3 +1,4 @@
+-- The beat filter: discovered articles off the beat (articles.off_beat) only with ?all=1.
 SELECT * FROM (
 -- Articles matching the search: its words in their text (full-text index), or tagged by the lens
 -- with a taxonomy entry the whole search names ("BIPA" finds "Illinois biometric privacy law").
@@ -19,6 +20,7 @@ SELECT a.id AS article_id, a.published, a.title, a.publisher,
                 substr(a.excerpt, 1, 240)) AS snippet,
        a.cluster_id AS story_id, a.url, round(a.relevance, 2) AS relevance
 FROM hits h JOIN articles a ON a.id = h.id
+WHERE (:all = '1' OR a.off_beat IS NOT 1)
 ORDER BY CASE WHEN :sort = 'newest' THEN a.published END DESC,
          CASE WHEN :sort = 'oldest' THEN a.published END,
          h.score * (0.5 + COALESCE(a.relevance, 0))
@@ -31,6 +33,7 @@ SELECT * FROM (
   SELECT a.id, a.published, a.title, a.publisher, substr(a.excerpt, 1, 240), a.cluster_id, a.url,
          round(a.relevance, 2)
   FROM articles a WHERE fts_query(:q) = '' AND search_problem(:q) IS NULL AND :sort <> 'oldest'
+    AND (:all = '1' OR a.off_beat IS NOT 1)
   ORDER BY a.published DESC, a.id DESC
   LIMIT 50 OFFSET 50 * (max(1, CAST(COALESCE(NULLIF(:page, ''), '1') AS INTEGER)) - 1))
 UNION ALL
@@ -38,6 +41,7 @@ SELECT * FROM (
   SELECT a.id, a.published, a.title, a.publisher, substr(a.excerpt, 1, 240), a.cluster_id, a.url,
          round(a.relevance, 2)
   FROM articles a WHERE fts_query(:q) = '' AND search_problem(:q) IS NULL AND :sort = 'oldest'
+    AND (:all = '1' OR a.off_beat IS NOT 1)
     AND a.published IS NOT NULL
   ORDER BY a.published, a.id
   LIMIT 50 OFFSET 50 * (max(1, CAST(COALESCE(NULLIF(:page, ''), '1') AS INTEGER)) - 1))

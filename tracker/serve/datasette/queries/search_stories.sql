@@ -1,3 +1,4 @@
+-- The beat filter: a story all of whose articles are discovered and off the beat only with ?all=1.
 SELECT * FROM (
 -- Stories of the articles matching the search (as search.sql: text matches among the 5,000 most
 -- recently found, read once newest rowid first as FTS5 walks its index backwards, and articles
@@ -16,7 +17,7 @@ SELECT * FROM (
   SELECT c.id AS story_id, c.headline, c.first_seen, c.last_seen, c.n_articles, c.n_publishers,
          c.publishers, COUNT(*) AS matching_articles
   FROM hits h JOIN articles a ON a.id = h.id JOIN clusters c ON c.id = a.cluster_id
-  WHERE c.merged_into IS NULL
+  WHERE c.merged_into IS NULL AND (:all = '1' OR EXISTS (SELECT 1 FROM articles b WHERE b.cluster_id = c.id AND b.off_beat IS NOT 1))
   GROUP BY c.id
   ORDER BY CASE WHEN :sort = 'newest' THEN c.last_seen END DESC,
            CASE WHEN :sort = 'oldest' THEN c.first_seen END,
@@ -27,14 +28,16 @@ SELECT * FROM (
 UNION ALL
 SELECT * FROM (
   SELECT id, headline, first_seen, last_seen, n_articles, n_publishers, publishers, NULL
-  FROM clusters WHERE merged_into IS NULL AND fts_query(:q) = '' AND search_problem(:q) IS NULL
+  FROM clusters WHERE merged_into IS NULL AND fts_query(:q) = ''
+    AND (:all = '1' OR EXISTS (SELECT 1 FROM articles b WHERE b.cluster_id = clusters.id AND b.off_beat IS NOT 1)) AND search_problem(:q) IS NULL
     AND :sort <> 'oldest'
   ORDER BY last_seen DESC, id DESC
   LIMIT 50 OFFSET 50 * (max(1, CAST(COALESCE(NULLIF(:page, ''), '1') AS INTEGER)) - 1))
 UNION ALL
 SELECT * FROM (
   SELECT id, headline, first_seen, last_seen, n_articles, n_publishers, publishers, NULL
-  FROM clusters WHERE merged_into IS NULL AND fts_query(:q) = '' AND search_problem(:q) IS NULL
+  FROM clusters WHERE merged_into IS NULL AND fts_query(:q) = ''
+    AND (:all = '1' OR EXISTS (SELECT 1 FROM articles b WHERE b.cluster_id = clusters.id AND b.off_beat IS NOT 1)) AND search_problem(:q) IS NULL
     AND :sort = 'oldest' AND first_seen IS NOT NULL
   ORDER BY first_seen, id
   LIMIT 50 OFFSET 50 * (max(1, CAST(COALESCE(NULLIF(:page, ''), '1') AS INTEGER)) - 1))
