@@ -142,7 +142,7 @@ def export_cmd(what: str, fmt: str, output: str, story: int | None, search: str 
                since: str | None, excel: bool, raw: bool, db_path: Path) -> None:
     """Stream the rows of articles, fetches, clusters (one row per article), stories, tags (one row
     per article and tag) or fines (one row per reported amount)."""
-    from tracker.serve.export import ExportOptions, export_rows
+    from tracker.serve.export_formats import ExportOptions, export_rows
 
     database = _open(db_path, create=False)
     options = ExportOptions(story=story, search=search, since=since, raw=raw, excel=excel)

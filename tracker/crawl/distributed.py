@@ -35,7 +35,7 @@ from typing import Any, Callable
 from tracker.crawl import defaults
 from tracker import store
 from tracker.store import articles, fetches
-from tracker.text import MAX_TEXT_CHARS
+from tracker.cleanup import MAX_TEXT_CHARS
 from tracker.urls import make_alias
 from tracker import errors
 from tracker.dates import epoch_iso

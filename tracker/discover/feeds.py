@@ -18,7 +18,7 @@ import feedparser
 
 from tracker.discover.items import FoundItem, item_date
 from tracker.errors import SourceError
-from tracker.text import clean_text
+from tracker.cleanup import clean_text
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from tracker.store import seeds as stored
 from tracker.dates import BadDate, to_utc_iso
 from tracker.errors import SeedError, TrackerError, UrlError
 from tracker.publishers import outlet_name
-from tracker.text import clean_text
+from tracker.cleanup import clean_text
 from tracker.urls import Alias, host_of, make_alias, preferred_url
 
 logger = logging.getLogger(__name__)

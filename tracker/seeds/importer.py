@@ -17,7 +17,7 @@ from tracker.store import articles
 from tracker.dates import BadDate, to_utc_iso
 from tracker.errors import ImportLineError, TrackerError, UrlError
 from tracker.publishers import known_outlet
-from tracker.text import MAX_TEXT_CHARS, clean_body, clean_text
+from tracker.cleanup import MAX_TEXT_CHARS, clean_body, clean_text
 from tracker.urls import host_of, make_alias
 
 TEXT_FIELDS = ("title", "publisher", "excerpt", "author", "language")

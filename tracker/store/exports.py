@@ -1,5 +1,5 @@
 """The exports of `tracker export`, declared as SQL data (EXPORTS), the filters they take, and
-streaming their rows. Formatting them (CSV, JSON Lines) is tracker/serve/export.py."""
+streaming their rows. Formatting them (CSV, JSON Lines) is tracker/serve/export_formats.py."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from datasette.utils.asgi import Response
 from markupsafe import escape
 
 from tracker.serve.present import http_url, list_text
-from tracker.text import xml_safe
+from tracker.cleanup import xml_safe
 
 ATOM = "http://www.w3.org/2005/Atom"
 # feed query -> the parameter that names what it follows (shown in the feed's title)
