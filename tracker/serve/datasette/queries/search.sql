@@ -1,5 +1,5 @@
--- The beat filter: discovered articles off the beat (articles.off_beat) only with ?all=1.
 SELECT * FROM (
+-- The beat filter: discovered articles off the beat (articles.off_beat) only with ?all=1.
 -- Articles matching the search: its words in their text (full-text index), or tagged by the lens
 -- with a taxonomy entry the whole search names ("BIPA" finds "Illinois biometric privacy law").
 -- Among the 5,000 most recently found text matches (ranking every match of a common word costs

@@ -1,5 +1,5 @@
--- The beat filter: a story all of whose articles are discovered and off the beat only with ?all=1.
 SELECT * FROM (
+-- The beat filter: a story all of whose articles are discovered and off the beat only with ?all=1.
 -- Stories of the articles matching the search (as search.sql: text matches among the 5,000 most
 -- recently found, read once newest rowid first as FTS5 walks its index backwards, and articles
 -- tagged with a taxonomy entry the whole search names). Best match: the story's best article,
