@@ -62,3 +62,9 @@ def test_without_action_or_authority_the_first_place_named_stays(tagger: Tagger)
                   "A similar cafe opened in Portugal last year.") == {"no"}
     # one place named: nothing to choose between, it stays
     assert places(tagger, "A museum in Portugal shows generative art") == {"pt"}
+
+
+def test_a_place_inside_an_action_clause_still_counts(tagger: Tagger) -> None:
+    # the legislation description spans "call for US moratorium": the US is still named
+    assert places(tagger, "Dozens of charities call for US moratorium on face scanning") == {"us"}
+    assert places(tagger, "Face recognition app used by more than 300 US police agencies") == {"us"}
