@@ -116,3 +116,52 @@ def test_bench_tag_runs_end_to_end_on_a_few_articles(shared_dir: Path) -> None:
     assert any(line.startswith("tagged 300 synthetic articles") for line in lines), lines
     assert any("tracker tag on a 300-article database" in line for line in lines), lines
     assert "load average" in lines[-1]
+
+
+# --- Actions on titles: police deployments, demands to stop, calls for legislation (invented titles) ---
+
+@pytest.mark.parametrize("title", [
+    "Police in Harbourtown to begin using live facial recognition at the station",
+    "Officers turn to face recognition to find a missing hiker",
+    "Face recognition tool used by 40 sheriff's offices and police departments",
+    "County police use of facial recognition under review",
+])
+def test_police_use_of_surveillance_is_a_deployment(matcher: Matcher, title: str) -> None:
+    assert tags(matcher, title).get("deployment") == "action"
+
+
+@pytest.mark.parametrize("title", [
+    "Face recognition firm used by police fined by the watchdog",  # the action is the fine
+    "State bill would ban police use of facial recognition",  # the action is the ban
+    "Mayor bars police from using the face-matching app",
+    "Police use a new radio system",  # no surveillance technology
+])
+def test_a_passing_mention_of_police_use_is_no_deployment(matcher: Matcher, title: str) -> None:
+    assert "deployment" not in tags(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Video site tells photo-scraping startup to stop using its members' pictures",
+    "Two platforms sent letters to the face-search company demanding it delete their images",
+])
+def test_a_platforms_demand_to_stop_is_an_order(matcher: Matcher, title: str) -> None:
+    assert tags(matcher, title).get("order") == "action"
+
+
+@pytest.mark.parametrize("title", [
+    "Chipmaker's chief calls for sensible regulation of emotion AI",
+    "Thirty charities call for a moratorium on face scanning in schools",
+    "Campaigners urge lawmakers to ban predictive policing",
+])
+def test_a_call_for_legislation_is_legislation(matcher: Matcher, title: str) -> None:
+    assert tags(matcher, title).get("legislation") == "action"
+
+
+@pytest.mark.parametrize("title", [
+    "Robotaxi maker calls for a new way to measure readiness",
+    "Investors call for higher dividends at the chipmaker",
+    "The app tells users to stop scrolling at night",
+])
+def test_other_calls_and_demands_are_no_action(matcher: Matcher, title: str) -> None:
+    found = tags(matcher, title)
+    assert "legislation" not in found and "order" not in found

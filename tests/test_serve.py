@@ -754,9 +754,13 @@ def test_bench_serve_runs_end_to_end_on_a_small_database(tmp_path: Path) -> None
     lines = run_bench(BenchOptions(articles=400, requests=3, db_path=tmp_path / "bench.db"))
     assert lines[0].startswith("built") and "400 articles" in lines[0]
     for name in ("home page", "stories list", "story page", "search stories", "search, empty query",
-                 "publisher facet", "full-text search"):
+                 "publisher facet", "full-text search", "decision page", "company record", "authority record",
+                 "fines by regulator", "enforcement dashboard", "dashboard: monthly", "dashboard: regulators"):
         assert any(line.startswith(name) and "p95" in line for line in lines), (name, lines)
     conn = sqlite3.connect(tmp_path / "bench.db")
+    # the enforcement pages ran on a synthetic record: 400 articles, one decision per 200
+    assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] >= 2
+    assert conn.execute("SELECT COUNT(*) FROM article_tags WHERE kind = 'company'").fetchone()[0] > 40
     assert conn.execute("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH 'plan'"
                         ).fetchone()[0] == 400  # full-text index built
     triggers = conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0]

@@ -29,6 +29,7 @@ from tracker import store
 from tracker.store import articles, bulk
 from tracker.store.lensfacets import refresh_lens_facets
 from tracker.store import stories as stored_stories
+from tracker.bench.serve_enforcement import add_enforcement, enforcement_cases
 from tracker.dates import epoch_iso
 
 logger = logging.getLogger(__name__)
@@ -287,13 +288,17 @@ def run_bench(options: BenchOptions) -> list[str]:
         lines.append(f"built {path}: {options.articles:,} articles in {time.perf_counter() - started:.0f} s")
     else:
         lines.append(f"reusing {path} ({options.articles:,} articles)")
-    n_stories = stored_stories.last_cluster_id(store.open_db(path, create=False))
-    lines.append(f"{n_stories:,} stories, {path.stat().st_size / 1e9:.2f} GB")
+    db = store.open_db(path, create=False)
+    n_stories = stored_stories.last_cluster_id(db)
+    n_decisions = add_enforcement(db, options.articles, options.seed)  # the enforcement pages' record
+    db.close()
+    lines.append(f"{n_stories:,} stories, {n_decisions:,} decisions, {path.stat().st_size / 1e9:.2f} GB")
     proc, base = start_server(path, path.with_suffix(".serve.log"))
     lines.append(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     try:
         rng = random.Random(options.seed)
-        for name, paths in page_cases(path.stem, n_stories, rng).items():
+        pages = {**page_cases(path.stem, n_stories, rng), **enforcement_cases(path.stem, n_decisions, rng)}
+        for name, paths in pages.items():
             lines.append(time_page(base, name, paths, options.requests).line())
     finally:
         proc.send_signal(signal.SIGTERM)

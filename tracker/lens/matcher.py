@@ -271,6 +271,15 @@ def _add(tags: dict[str, list[Any]], tag: str, kind: str, label: str) -> None:
 
 
 def _outermost(matches: list[Match]) -> list[Match]:
+    """Drop matches lying inside a longer one (same-span matches of different entries all stay);
+    a name (a place, regulator, company...) is not dropped inside an action's match: an action
+    description spans a clause ("calls for a US moratorium"), whose names still count."""
+    names = _nest([m for m in matches if m.kind != "action"])
+    actions = [m for m in _nest(matches) if m.kind == "action"]
+    return sorted(names + actions, key=lambda m: (m.start, -(m.end - m.start)))
+
+
+def _nest(matches: list[Match]) -> list[Match]:
     """Drop matches lying inside a longer one (same-span matches of different entries all stay)."""
     matches.sort(key=lambda m: (m.start, -(m.end - m.start)))
     kept: list[Match] = []

@@ -34,6 +34,7 @@ from tracker.store import lens as stored
 from tracker.store.lensfacets import refresh_lens_facets, save_names
 from tracker.lens.fines import FineFinder, as_row, find_orders
 from tracker.lens.matcher import Matcher
+from tracker.lens.place import keep_action_places
 from tracker.lens.record import update_record
 from tracker.lens.relevance import score
 from tracker.lens.taxonomy import Taxonomy, load_taxonomy
@@ -77,6 +78,7 @@ class Tagger:
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.fingerprint = taxonomy.fingerprint
         self.matcher = Matcher(taxonomy)
+        self.by_id = taxonomy.by_id
         self.fines = FineFinder()
         self.weights = {entry.id: entry.weight for entry in taxonomy.entries if entry.weight != 1.0}
 
@@ -93,6 +95,8 @@ class Tagger:
         tagged = self.matcher.tag("\n".join(p for p in (title, excerpt, text) if p))
         fines = tuple(as_row(f) for f in self.fines.find(tagged, published))
         orders = tuple(as_row(f) for f in find_orders(tagged))
+        # after the fines: a bare "$" is settled by every place named, the tags keep the action's place
+        keep_action_places(tagged, self.by_id)
         tags = tuple((tag, kind, label, n) for tag, (kind, label, n) in sorted(tagged.tags.items()))
         return Result(article_id, digest, tags, fines, score(tagged.tags, len(fines), self.weights), orders)
 

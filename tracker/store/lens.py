@@ -85,3 +85,9 @@ def load_all_tags(db: Database) -> Iterator[tuple[int, str, str]]:
         return
     for article_id, kind, tag in db.conn.execute("SELECT article_id, kind, tag FROM article_tags"):
         yield int(article_id), kind, tag
+
+
+def save_tag_rows(db: Database, rows: Sequence[tuple[int, str, str, str]]) -> None:
+    """Insert (article_id, tag, label, kind) rows as they are (benchmarks' synthetic tags)."""
+    db.conn.executemany("INSERT INTO article_tags (article_id, tag, label, kind, mentions) VALUES (?, ?, ?, ?, 1)",
+                        rows)
