@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from tests.test_lens import add_article, stored
 from tracker.cli import main
 from tracker.lens.decisions import Correction, Mention, Names, number, reconcile, significant_digits
-from tracker.lens.stage import tag_articles
+from tracker.lens.tag_stage import tag_articles
 from tracker.store import open_db
 
 RATES = {"EUR": 1.0, "GBP": 1.18, "USD": 0.94}  # fixed rates: the rules, not the ECB series, under test

@@ -18,7 +18,7 @@ from tracker.discover.feeds import parse_feed
 from tracker.discover.items import FoundItem, PollResult, settle_items
 from tracker.discover.poll import load_due_jobs, save_poll_result
 from tracker.discover.sources import add_source, load_sources
-from tracker.discover.stage import sync_sources
+from tracker.discover.poll_stage import sync_sources
 from tracker.errors import SourceError
 from tracker.store import Database
 from tracker.store import articles
@@ -258,7 +258,7 @@ def test_run_polls_sources_then_crawls_tags_and_clusters_what_they_found(newssit
 
 def test_discovered_articles_off_the_beat_are_kept_and_left_off_the_home_page(tmp_path: Path) -> None:
     from tests.test_serve import get, serving
-    from tracker.discover.stage import mark_beat
+    from tracker.discover.poll_stage import mark_beat
     from tracker.seeds.files import load_seeds
     from tracker.store import open_db
 

@@ -22,7 +22,7 @@ from tracker.errors import TaxonomyError
 from tracker.lens.fines import AMOUNT, FineFinder, parse_amount, parse_number
 from tracker.lens.matcher import Matcher, Tagged, required_literals
 from tracker.lens.relevance import score
-from tracker.lens.stage import tag_articles
+from tracker.lens.tag_stage import tag_articles
 from tracker.lens.taxonomy import check_taxonomy, load_taxonomy
 
 FILES = {

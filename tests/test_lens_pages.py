@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.test_lens import add_article, stored, taxonomy_dir  # noqa: F401 (a fixture)
 from tests.test_serve import get, get_json, serving
-from tracker.lens.stage import tag_articles
+from tracker.lens.tag_stage import tag_articles
 from tracker.store import Database, open_db
 from tracker.store.lensfacets import refresh_lens_facets
 

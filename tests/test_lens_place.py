@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.lens.stage import Tagger
+from tracker.lens.tag_stage import Tagger
 from tracker.lens.taxonomy import load_taxonomy
 
 

@@ -11,7 +11,7 @@ from tracker.cli import main
 from tracker.store import open_db
 from tracker.lens.fines import FineFinder
 from tracker.lens.matcher import Matcher
-from tracker.lens.stage import tag_articles
+from tracker.lens.tag_stage import tag_articles
 from tracker.lens.taxonomy import KINDS, check_taxonomy, load_taxonomy
 
 
@@ -33,7 +33,7 @@ def test_the_shipped_taxonomy_passes_its_check(runner: CliRunner) -> None:
 
 
 def test_shipped_weights_lift_a_dpa_story_above_a_securities_story() -> None:
-    from tracker.lens.stage import Tagger
+    from tracker.lens.tag_stage import Tagger
 
     tagger = Tagger(load_taxonomy())
     assert tagger.weights["sec"] == 0.5 and "ico" not in tagger.weights

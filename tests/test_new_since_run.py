@@ -8,7 +8,7 @@ from pathlib import Path
 from tracker.store import open_db
 from tracker.job import RunSummary, _cluster, start_run
 from tracker.seeds.files import load_seeds
-from tracker.stories.stage import cluster_articles
+from tracker.stories.cluster_stage import cluster_articles
 
 SENTINEL = "2000-01-01T00:00:00Z"
 

@@ -495,7 +495,7 @@ def test_sees_writes_made_while_serving(server: str, served_db: Path) -> None:
 
 def test_given_seed_stories_served_end_to_end(shared_dir: Path, tmp_path: Path) -> None:
     from tracker.seeds.files import load_seeds
-    from tracker.stories.stage import cluster_articles
+    from tracker.stories.cluster_stage import cluster_articles
 
     path = tmp_path / "given.db"
     db = open_db(path)

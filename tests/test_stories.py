@@ -14,7 +14,7 @@ from tracker.config import PROJECT_ROOT
 from tracker.store import Database, ensure_schema, open_db
 from tracker.seeds.importer import import_jsonl
 from tracker.stories.cluster import ClusterOptions
-from tracker.stories.stage import cluster_articles
+from tracker.stories.cluster_stage import cluster_articles
 
 GIVEN = PROJECT_ROOT.parent / "shared" / "seeds" / "given"
 WIRE = ("The data protection authority fined the retailer four million euros on Tuesday for running "

@@ -14,7 +14,7 @@ from tracker.job import RunSummary, _cluster, start_run
 from tracker.seeds.importer import import_jsonl
 from tracker.store import Database, open_db
 from tracker.stories.cluster import ClusterOptions, Clusterer, Item, cluster_items
-from tracker.stories.stage import cluster_articles
+from tracker.stories.cluster_stage import cluster_articles
 from tracker.stories.evidence import Evidence, item_tags, same_event, supports_join, supports_merge
 
 H = 3600.0

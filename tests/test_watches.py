@@ -20,7 +20,7 @@ from tests.test_lens import add_article, stored, taxonomy_dir  # noqa: F401 (a f
 from tests.test_lens_pages import _story_db
 from tests.test_serve import get, serving
 from tracker.cli import main
-from tracker.lens.stage import tag_articles
+from tracker.lens.tag_stage import tag_articles
 from tracker.store import Database, open_db
 from tracker.watches import add_watch, alert_watches, filters_from_tags
 

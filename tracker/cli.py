@@ -178,7 +178,7 @@ def taxonomy_check(path: str | None) -> None:
 @db_option
 def tag_cmd(rebuild: bool, taxonomy_path: str | None, workers: int | None, db_path: Path) -> None:
     """Tag new and changed articles with the taxonomy; find fines; score relevance."""
-    from tracker.lens.stage import tag_articles
+    from tracker.lens.tag_stage import tag_articles
 
     s = tag_articles(_open(db_path, create=False), taxonomy_path, rebuild=rebuild, workers=workers)
     click.echo(f"{s.articles} articles looked at{' (all: rebuild)' if s.rebuilt else ''}: "
@@ -489,7 +489,7 @@ def import_warc(files: tuple[str, ...], db_path: Path) -> None:
 def cluster_cmd(rebuild: bool, splits: tuple[int, ...], merges: tuple[tuple[int, int], ...],
                 db_path: Path) -> None:
     """Mark duplicates and group articles into stories (incremental; stable ids)."""
-    from tracker.stories.stage import cluster_articles
+    from tracker.stories.cluster_stage import cluster_articles
 
     s = cluster_articles(_open(db_path, create=False), rebuild=rebuild, splits=splits, merges=merges)
     click.echo(f"{s.articles} articles ({s.replayed} clustered now): {s.clusters} stories "

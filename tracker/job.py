@@ -290,7 +290,7 @@ def _discover(db: store.Database, source_paths: Sequence[str | os.PathLike[str]]
     """Poll the due sources; their new articles are due for this run's crawl. A bad source never
     fails the run: it is recorded against the source (and in the run's note), the rest goes on. A
     sources path that does not exist fails it, as a missing seeds path does."""
-    from tracker.discover.stage import discover
+    from tracker.discover.poll_stage import discover
 
     found = discover(db, source_paths, settings, log_file, on_interrupt)
     summary.discovered, summary.source_errors = found.new_articles, found.errors
@@ -303,7 +303,7 @@ def _discover(db: store.Database, source_paths: Sequence[str | os.PathLike[str]]
 
 
 def _mark_beat(db: store.Database, settings: dict[str, str]) -> None:
-    from tracker.discover.stage import mark_beat
+    from tracker.discover.poll_stage import mark_beat
 
     changed = mark_beat(db, settings)
     if changed:
@@ -311,7 +311,7 @@ def _mark_beat(db: store.Database, settings: dict[str, str]) -> None:
 
 
 def _tag(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:
-    from tracker.lens.stage import tag_articles
+    from tracker.lens.tag_stage import tag_articles
 
     try:
         result = tag_articles(db, progress=progress)
@@ -325,7 +325,7 @@ def _tag(db: store.Database, summary: RunSummary, progress: Progress | None) -> 
 
 
 def _cluster(db: store.Database, summary: RunSummary, progress: Progress | None) -> None:
-    from tracker.stories.stage import cluster_articles
+    from tracker.stories.cluster_stage import cluster_articles
 
     before = stored_stories.load_live_sizes(db)
     if progress:

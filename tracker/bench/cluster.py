@@ -172,9 +172,9 @@ def load_seed_set(seeds: Path = SEEDS, labels: Sequence[Path] = (SEED_LABELS,)
     of each labelled article, matched by URL as `tracker` matches aliases."""
     from tracker.store import open_db
     from tracker.store.articles import find_article_ids
-    from tracker.lens.stage import tag_articles
+    from tracker.lens.tag_stage import tag_articles
     from tracker.seeds.files import load_seeds
-    from tracker.stories.stage import load_items
+    from tracker.stories.cluster_stage import load_items
     from tracker.urls import make_alias
 
     missing = [str(path) for path in (seeds, *labels) if not path.exists()]
@@ -306,7 +306,7 @@ def scale_run(n: int, options: ClusterOptions | None = None, with_scores: bool =
     """Make N synthetic items, cluster them, and measure time and peak memory; then the clustering
     side of an incremental run: the last `incremental` items arrive new on a database holding the
     others, so the state before them is rebuilt from the stored assignments of the look-back
-    window (`Clusterer.warm`, as tracker/stories/stage.py does) and they are clustered from there."""
+    window (`Clusterer.warm`, as tracker/stories/cluster_stage.py does) and they are clustered from there."""
     options = options or ClusterOptions()
     started = time.perf_counter()
     pairs = list(synthetic_items(n))

@@ -23,7 +23,7 @@ from pathlib import Path
 from tracker import store
 from tracker.bench.distributed import SITE_SCRIPT, _sites
 from tracker.crawl.policy import parse_duration
-from tracker.discover.stage import DiscoverySummary, discover
+from tracker.discover.poll_stage import DiscoverySummary, discover
 from tracker.errors import ConfigError
 from tracker.store import sources as stored
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from tracker.config import PROJECT_ROOT
 from tracker.lens.decisions import Mention, number, reconcile
-from tracker.lens.stage import Tagger
+from tracker.lens.tag_stage import Tagger
 from tracker.lens.taxonomy import Taxonomy, load_taxonomy
 
 SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
@@ -146,7 +146,7 @@ def _stage_figures(n: int, items: list[tuple[str, str, str]], workers: int) -> l
     """Time `tracker tag` itself (read, tag, write) on a fresh database of n synthetic articles."""
     from tracker import store
     from tracker.dates import now_iso
-    from tracker.lens.stage import tag_articles
+    from tracker.lens.tag_stage import tag_articles
     from tracker.store import bulk
 
     if n == 0:

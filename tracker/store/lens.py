@@ -90,5 +90,5 @@ def load_all_tags(db: Database) -> Iterator[tuple[int, str, str]]:
 def save_tag_rows(db: Database, rows: Sequence[tuple[int, str, str, str]]) -> None:
     """Insert (article_id, tag, label, kind) rows as they are (benchmarks' synthetic tags); a tag the
     article already carries (the serve bench's synthetic lens gave it one) is kept as it is."""
-    db.conn.executemany("INSERT OR IGNORE INTO article_tags (article_id, tag, label, kind, mentions) VALUES (?, ?, ?, ?, 1)",
-                        rows)
+    db.conn.executemany("INSERT OR IGNORE INTO article_tags (article_id, tag, label, kind, mentions) "
+                        "VALUES (?, ?, ?, ?, 1)", rows)

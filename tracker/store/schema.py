@@ -28,10 +28,10 @@ TABLES: dict[str, dict[str, Any]] = {
             "next_fetch_at": str, "last_error": str, "etag": str, "last_modified": str,
             "content_hash": str, "version": int, "cluster_id": int, "duplicate_of": int,
             "duplicate_similarity": float, "first_seen": str, "updated_at": str,
-            # clustering state (tracker/stories/stage.py): the raw cluster's first article, the time
+            # clustering state (tracker/stories/cluster_stage.py): the raw cluster's first article, the time
             # (epoch seconds) the article was clustered at, and when
             "story_leader": int, "story_at": float, "clustered_at": str,
-            # the lens (tracker/lens/stage.py): relevance to privacy regulation in [0, 1], when the
+            # the lens (tracker/lens/tag_stage.py): relevance to privacy regulation in [0, 1], when the
             # tags last changed, and what was last tagged (text and taxonomy hash) and when
             "relevance": float, "tagged_at": str, "tag_hash": str, "tag_checked_at": str,
             # discovery (tracker/discover/): 1 when an authority's own source listed it (a primary source);

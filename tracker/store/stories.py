@@ -2,7 +2,7 @@
 (`story_leader`, `story_at`, duplicates), the links between raw clusters (`story_links`), stable
 `clusters` rows and their merges, analysts' corrections, and the options fingerprint.
 
-The logic that decides what these rows hold is tracker/stories/stage.py; this module only reads
+The logic that decides what these rows hold is tracker/stories/cluster_stage.py; this module only reads
 and writes them.
 """
 

@@ -1,6 +1,6 @@
 """Story clustering and near-duplicate detection, in memory: the one module that imports rapidfuzz.
 
-Pure: `Item`s in, `Assignment`s out; the database side lives in `tracker.stories.stage`. The parts,
+Pure: `Item`s in, `Assignment`s out; the database side lives in `tracker.stories.cluster_stage`. The parts,
 each its own module, in the order an item meets them:
 
 * **Terms** (`terms.py`): title, excerpt/text lead and URL slug become words (or character bigrams
