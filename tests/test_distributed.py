@@ -220,20 +220,26 @@ def test_a_writer_killed_mid_drain_loses_nothing_and_saves_nothing_twice(
     assert open_queue(redis_server.url).counts() == QueueCounts(queued=0, jobs=0, leased=0, results=0)
 
 
-def test_results_committed_but_not_acknowledged_are_not_saved_again(
-        redis_server: RedisServer, tmp_path: Path) -> None:
-    """The writer dies between its SQLite commit and its XACK: the next writer skips those."""
-    db = open_db(tmp_path / "tracker.db")
+def _three_articles_queued(tmp_path: Path, redis_server: RedisServer) -> tuple[Any, Any]:  # noqa: F811
+    """A database of three imported articles, all three queued: (db, queue)."""
     from tracker.store import transaction
     from tracker.store.articles import resolve_article
     from tracker.urls import make_alias
 
+    db = open_db(tmp_path / "tracker.db")
     with transaction(db):
         for i in range(3):
             alias = make_alias(f"https://news.example/story-{i}.html")
             resolve_article(db, [alias], alias.url, {}, "import")
     queue = open_queue(redis_server.url)
     assert enqueue_due(db, queue).added == 3
+    return db, queue
+
+
+def test_results_committed_but_not_acknowledged_are_not_saved_again(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """The writer dies between its SQLite commit and its XACK: the next writer skips those."""
+    db, queue = _three_articles_queued(tmp_path, redis_server)
     for lease in queue.lease("test-worker", 10):
         job = lease.job
         page = PageResult(url=job["urls"][0], requested_at="2025-01-01T00:00:00Z", status=200,
@@ -478,17 +484,7 @@ def test_poison_and_forged_results_are_set_aside_and_every_good_one_is_saved(
         redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
     """Results that overflow, nest too deep, answer no job, name another article or carry
     hostile fields go to the dead-letter stream with their reason; the writer saves the rest."""
-    from tracker.store import transaction
-    from tracker.store.articles import resolve_article
-    from tracker.urls import make_alias
-
-    db = open_db(tmp_path / "tracker.db")
-    with transaction(db):
-        for i in range(3):
-            alias = make_alias(f"https://news.example/story-{i}.html")
-            resolve_article(db, [alias], alias.url, {}, "import")
-    queue = open_queue(redis_server.url)
-    assert enqueue_due(db, queue).added == 3
+    db, queue = _three_articles_queued(tmp_path, redis_server)
     jobs = {lease.job["article_id"]: lease.job for lease in queue.lease("test-worker", 10)}
 
     def result(of: int, **changes: Any) -> dict[str, Any]:
